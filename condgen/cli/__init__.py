@@ -1,0 +1,54 @@
+"""The ``condgen`` command: one module per subcommand, no model math here.
+
+Errors of our own (:class:`condgen.UserError`) become one rich paragraph on
+stderr and their exit code (2, or 130 for Ctrl-C); anything else is a bug and
+keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.console import Console
+from rich.markup import escape
+
+from ..errors import UserError
+
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="condgen")
+def cli() -> None:
+    """Compose and train conditional generative models from plugins."""
+
+
+def report(error: UserError) -> None:
+    err_console.print(f"[bold red]Error:[/] {escape(error.message)}")
+    if error.hint:
+        err_console.print(escape(error.hint))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from . import plugins_cmd, run, sample, validate  # noqa: F401  (registers the subcommands)
+
+    try:
+        cli.main(args=argv, prog_name="condgen", standalone_mode=False)
+    except UserError as error:
+        report(error)
+        return error.exit_code
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Abort:
+        err_console.print("Aborted.")
+        return 130
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    return 0
+
+
+def entry_point() -> None:
+    sys.exit(main())

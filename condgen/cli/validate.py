@@ -1,0 +1,22 @@
+"""``condgen validate RECIPE [KEY=VALUE...]``: check a recipe without training."""
+
+from __future__ import annotations
+
+import click
+
+from . import cli, console
+from .run import split_args
+
+
+@cli.command()
+@click.argument("args", nargs=-1, required=True)
+@click.option("--show", is_flag=True, help="Print the resolved recipe (every default filled in).")
+def validate(args: tuple[str, ...], show: bool) -> None:
+    """Report every problem in RECIPE, with file and line, or print that it is valid."""
+    from ..recipe import load_recipe
+
+    recipe_path, overrides = split_args(args, recipe_required=True)
+    resolved = load_recipe(recipe_path, overrides)
+    console.print(f"[green]{recipe_path} is valid.[/]")
+    if show:
+        console.print(resolved.to_yaml(), markup=False)

@@ -1,0 +1,1 @@
+"""Training machinery: the loop, checkpoints, run folders. Names no plugin."""

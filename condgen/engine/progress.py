@@ -1,0 +1,89 @@
+"""Progress shown with rich: a live bar on a terminal, one line per epoch everywhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+class RichReporter:
+    refresh_every = 20  # steps between bar updates; cheap enough not to show in images/s
+
+    def __init__(self, console: Console, *, live: bool = True) -> None:
+        self.console = console
+        self.live = live and console.is_terminal
+        self.progress: Progress | None = None
+        self.task = None
+
+    def start(self, epoch: int, epochs: int, steps_per_epoch: int, step: int) -> None:
+        self.epochs, self.steps_per_epoch, self.epoch = epochs, steps_per_epoch, epoch
+        if not self.live:
+            return
+        self.progress = Progress(
+            TextColumn("epoch {task.fields[epoch]}/{task.fields[epochs]}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]:.2f}"),
+            TextColumn("{task.fields[ips]:,.0f} img/s"),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.progress.start()
+        self.task = self.progress.add_task(
+            "train",
+            total=epochs * steps_per_epoch,
+            completed=epoch * steps_per_epoch + step,
+            epoch=epoch + 1,
+            epochs=epochs,
+            loss=float("nan"),
+            ips=0.0,
+        )
+        self._images = 0
+        self._clock = self.progress.get_time()
+
+    def step(self, step: int, loss: float, count: int) -> None:
+        if self.progress is None:
+            return
+        self._images += count
+        if step % self.refresh_every and step != self.steps_per_epoch:
+            return
+        now = self.progress.get_time()
+        ips = self._images / max(now - self._clock, 1e-9)
+        self._images, self._clock = 0, now
+        self.progress.update(
+            self.task,
+            completed=self.epoch * self.steps_per_epoch + step,
+            epoch=self.epoch + 1,
+            loss=loss,
+            ips=ips,
+        )
+
+    def epoch_done(self, row: dict[str, Any]) -> None:
+        self.epoch = row["epoch"]
+        self.console.print(
+            f"epoch {row['epoch']:>3}/{self.epochs}  train -ELBO {row['train_loss']:8.2f}  "
+            f"test -ELBO {row['test_elbo']:8.2f}  {row['images_per_s']:>9,.0f} img/s  "
+            f"{row['train_seconds']:6.1f} s"
+        )
+        if self.progress is not None:
+            self.progress.update(self.task, epoch=min(self.epoch + 1, self.epochs))
+            self._clock = self.progress.get_time()
+            self._images = 0
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+
+class SilentReporter:
+    """For tests and library use: no output at all."""
+
+    def start(self, *args: Any) -> None: ...
+    def step(self, *args: Any) -> None: ...
+    def epoch_done(self, row: dict[str, Any]) -> None: ...
+    def finish(self) -> None: ...

@@ -1,0 +1,143 @@
+"""Finding and loading plugins.
+
+Every plugin, built-in or third-party, is a module named in the ``condgen``
+entry-point group and holds ``@condgen.hookimpl`` functions. Built-ins are the
+entry points of the ``condgen`` distribution itself; with
+``CONDGEN_DISABLE_PLUGIN_AUTOLOAD`` set, only those load (third-party plugins
+can still be named in a recipe's ``plugins:`` list). A plugin that fails to
+import or to register is recorded as broken instead of stopping everything.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata as metadata
+import importlib.util
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Iterable
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .registry import PluginSource, Registry
+
+ENTRY_POINT_GROUP = "condgen"
+DISABLE_AUTOLOAD_ENV = "CONDGEN_DISABLE_PLUGIN_AUTOLOAD"
+BUILTIN_DISTRIBUTION = "condgen"
+
+
+@dataclass
+class BrokenPlugin:
+    module: str
+    distribution: str
+    error: str
+
+
+@dataclass
+class Plugins:
+    """The loaded plugins: their pluggy manager, components and failures."""
+
+    manager: pluggy.PluginManager
+    registry: Registry
+    sources: dict[str, PluginSource] = field(default_factory=dict)
+    broken: list[BrokenPlugin] = field(default_factory=list)
+
+    def load_module(self, module: ModuleType, source: PluginSource) -> None:
+        """Register one plugin module and the components it provides."""
+        if self.manager.is_registered(module):
+            return
+        name = source.module
+        try:
+            self.manager.register(module, name=name)
+        except Exception as error:  # pluggy validates hook names and signatures
+            self.broken.append(BrokenPlugin(name, source.distribution, f"{type(error).__name__}: {error}"))
+            return
+        self.sources[name] = source
+        others = [p for p in self.manager.get_plugins() if p is not module]
+        caller = self.manager.subset_hook_caller("register_components", remove_plugins=others)
+
+        def register(kind, name_, factory, config) -> None:
+            self.registry.add(kind, name_, factory, config, source=source)
+
+        try:
+            caller(register=register)
+        except Exception as error:
+            self.broken.append(BrokenPlugin(name, source.distribution, _describe(error)))
+
+    def load_extra(self, specs: Iterable[str], base_dir: Path | None = None) -> None:
+        """Load plugins a recipe names: module names, or ``.py`` paths relative to the recipe."""
+        for spec in specs:
+            module = import_local_plugin(spec, base_dir)
+            self.load_module(module, PluginSource(module.__name__, "(recipe)", "-"))
+
+
+def _describe(error: BaseException) -> str:
+    return error.message if isinstance(error, PluginError) else f"{type(error).__name__}: {error}"
+
+
+def new_plugin_manager() -> pluggy.PluginManager:
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    return manager
+
+
+def autoload_disabled() -> bool:
+    return os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def load_plugins(extra: Iterable[str] = (), base_dir: Path | None = None) -> Plugins:
+    """Load every plugin of the entry-point group, then the ``extra`` ones."""
+    plugins = Plugins(new_plugin_manager(), Registry())
+    builtin_only = autoload_disabled()
+    seen: set[str] = set()
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        dist = entry_point.dist
+        dist_name = dist.metadata["Name"] if dist is not None else "(unknown)"
+        dist_version = dist.version if dist is not None else "-"
+        if builtin_only and dist_name != BUILTIN_DISTRIBUTION:
+            continue
+        if entry_point.value in seen:  # the same distribution found twice on sys.path
+            continue
+        seen.add(entry_point.value)
+        try:
+            module = entry_point.load()
+        except Exception as error:
+            plugins.broken.append(BrokenPlugin(entry_point.value, dist_name, f"{type(error).__name__}: {error}"))
+            continue
+        plugins.load_module(module, PluginSource(entry_point.value, dist_name, dist_version))
+    plugins.load_extra(extra, base_dir)
+    return plugins
+
+
+def import_local_plugin(spec: str, base_dir: Path | None) -> ModuleType:
+    """Import a plugin named by a recipe; relative paths start at the recipe's folder."""
+    if spec.endswith(".py"):
+        path = Path(spec)
+        if not path.is_absolute() and base_dir is not None:
+            path = base_dir / path
+        if not path.is_file():
+            raise PluginError(f"Plugin file {str(path)!r} named in the recipe does not exist.")
+        module_name = f"condgen_local_{path.stem}"
+        if module_name in sys.modules:
+            return sys.modules[module_name]
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except Exception as error:
+            del sys.modules[module_name]
+            raise PluginError(f"Plugin file {str(path)!r} failed to import: {type(error).__name__}: {error}") from None
+        return module
+    try:
+        return importlib.import_module(spec)
+    except ImportError as error:
+        raise PluginError(
+            f"Plugin module {spec!r} named in the recipe cannot be imported: {error}.",
+            hint="Install it, or give a path to a .py file relative to the recipe.",
+        ) from None

@@ -1,0 +1,51 @@
+"""``key=value`` overrides from the command line, applied to the raw recipe.
+
+Values are read as YAML scalars or flow collections (``5``, ``1e-3``,
+``[256,256]``, ``{name: adam}``) and typed by the schema afterwards, exactly as
+if they had been written in the file.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+
+from ..errors import RecipeError
+
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not _KEY.match(key):
+        raise RecipeError(
+            f"Override {text!r} is not of the form key.path=value.",
+            hint="Example: trainer.epochs=5 model.encoder.hidden=[256,256]",
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except (yaml.YAMLError, RecursionError):
+        raise RecipeError(f"Override {text!r}: the value {raw!r} is not valid YAML.") from None
+    return tuple(key.split(".")), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[tuple[str, ...], str]:
+    """Set each override in ``data`` in place; return which override set which path."""
+    origins: dict[tuple[str, ...], str] = {}
+    for text in overrides:
+        path, value = parse_override(text)
+        node = data
+        for depth, part in enumerate(path[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            elif not isinstance(child, dict):
+                prefix = ".".join(path[: depth + 1])
+                raise RecipeError(f"Override {text!r}: {prefix} is a value, not a section with keys.")
+            node = child
+        node[path[-1]] = value
+        origins[path] = text
+    return origins

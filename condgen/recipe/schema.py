@@ -1,0 +1,82 @@
+"""The shape of a recipe.
+
+Component blocks (``{name: mlp, hidden: [512]}``) are kept as plain mappings
+here: their options belong to the plugin that provides them, and are checked
+against its config model once the registry is known (see ``resolve``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Block(Strict):
+    """A component block: the plugin's name plus options the plugin validates."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+
+
+class ModelSection(Strict):
+    conditioner: Block
+    encoder: Block
+    decoder: Block
+    prior: Block = Field(default_factory=lambda: Block(name="standard_normal"))
+
+
+class OptimizerSection(Strict):
+    name: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: PositiveFloat = 1e-3
+    weight_decay: float = Field(0.0, ge=0)
+    betas: tuple[float, float] = (0.9, 0.999)
+    momentum: float = Field(0.0, ge=0)
+
+
+class TrainerSection(Strict):
+    epochs: PositiveInt = 20
+    batch_size: PositiveInt = 50
+    optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
+    eval_batch_size: PositiveInt = 1000
+    checkpoint_every_steps: PositiveInt | None = None
+    samples_per_row: PositiveInt = 10
+    threads: PositiveInt | None = None
+
+
+class OutputSection(Strict):
+    dir: Path = Path("runs")
+
+
+class Recipe(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
+    seed: int = Field(0, ge=0, lt=2**63)
+    plugins: list[str] = Field(default_factory=list)
+    data: Block
+    model: ModelSection
+    trainer: TrainerSection = Field(default_factory=TrainerSection)
+    output: OutputSection = Field(default_factory=OutputSection)
+
+    @field_validator("plugins")
+    @classmethod
+    def _plugins_are_names(cls, value: list[str]) -> list[str]:
+        for spec in value:
+            if not spec.strip():
+                raise ValueError("plugin entries must be module names or .py paths")
+        return value
+
+    def component_blocks(self) -> dict[tuple[str, ...], tuple[str, Block]]:
+        """Every component block, by its path in the recipe, with its kind."""
+        blocks: dict[tuple[str, ...], tuple[str, Block]] = {("data",): ("dataset", self.data)}
+        for kind in ("conditioner", "encoder", "decoder", "prior"):
+            blocks[("model", kind)] = (kind, getattr(self.model, kind))
+        return blocks
+
+
+def block_options(block: Block) -> dict[str, Any]:
+    return dict(block.model_extra or {})

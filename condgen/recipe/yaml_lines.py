@@ -1,0 +1,82 @@
+"""Safe YAML loading that remembers where every key was written.
+
+The data comes from ``yaml.safe_load`` (anchors and merge keys work, no tags
+that build Python objects); line numbers come from a second pass over the node
+tree, so an error about ``model.encoder.hidden`` can say ``recipe.yaml:7``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import RecipeError
+
+Location = tuple[str | int, ...]
+
+
+class SourceMap:
+    """Maps a key path like ``("model", "encoder", "hidden")`` to its line."""
+
+    def __init__(self, source: str, lines: dict[Location, int] | None = None) -> None:
+        self.source = source
+        self.lines = lines or {}
+
+    def line(self, path: Location) -> int | None:
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return None
+
+    def where(self, path: Location) -> str:
+        line = self.line(path)
+        return self.source if line is None else f"{self.source}:{line}"
+
+
+def _walk(node: yaml.Node, path: Location, lines: dict[Location, int]) -> None:
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
+                continue
+            key = key_node.value
+            lines.setdefault(path + (key,), key_node.start_mark.line + 1)
+            _walk(value_node, path + (key,), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines.setdefault(path + (index,), item.start_mark.line + 1)
+            _walk(item, path + (index,), lines)
+
+
+def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        problem = " ".join(str(part) for part in (error.context, error.problem) if part)
+        raise RecipeError(f"{where}: invalid YAML: {problem}.") from None
+    except yaml.YAMLError as error:
+        raise RecipeError(f"{source}: invalid YAML: {error}.") from None
+    except RecursionError:
+        raise RecipeError(f"{source}: the YAML document is nested too deeply.") from None
+    lines: dict[Location, int] = {}
+    if root is not None:
+        _walk(root, (), lines)
+    return data, SourceMap(source, lines)
+
+
+def read_yaml_file(path: Path) -> tuple[Any, SourceMap]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(f"Recipe file {str(path)!r} does not exist.") from None
+    except IsADirectoryError:
+        raise RecipeError(f"Recipe path {str(path)!r} is a folder, not a YAML file.") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipeError(f"Recipe file {str(path)!r} cannot be read: {error}.") from None
+    return load_yaml(text, str(path))

@@ -1,0 +1,109 @@
+"""The component registry: ``(kind, name)`` to a factory and its config model.
+
+Plugins fill it through the ``register_components`` hook. Lookups of unknown
+names fail with the registered names and the closest match; a name that two
+plugins registered fails only when a recipe uses it, naming both, so one bad
+plugin never stops recipes that do not touch it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import PluginError
+
+KINDS: tuple[str, ...] = ("dataset", "conditioner", "encoder", "decoder", "prior", "head")
+
+
+class ComponentConfig(BaseModel):
+    """Base class of every component's options; unknown options are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class PluginSource:
+    """Where a component came from, for error messages and ``condgen plugins``."""
+
+    module: str
+    distribution: str
+    version: str
+
+
+@dataclass(frozen=True)
+class Component:
+    kind: str
+    name: str
+    factory: Callable[..., Any]
+    config: type[BaseModel]
+    source: PluginSource
+
+    def build(self, config: BaseModel, context: Any) -> Any:
+        return self.factory(config, context)
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], list[Component]] = {}
+
+    def add(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any],
+        config: type[BaseModel],
+        *,
+        source: PluginSource,
+    ) -> Component:
+        where = f"plugin {source.module} ({source.distribution})"
+        if kind not in KINDS:
+            raise PluginError(
+                f"{where} registered {name!r} under unknown kind {kind!r}.",
+                hint=f"Kinds are: {', '.join(KINDS)}.",
+            )
+        if not isinstance(name, str) or not name:
+            raise PluginError(f"{where} registered a {kind} with an invalid name {name!r}.")
+        if not callable(factory):
+            raise PluginError(f"{where} registered {kind} {name!r} with a factory that is not callable.")
+        if not (isinstance(config, type) and issubclass(config, BaseModel)):
+            raise PluginError(
+                f"{where} registered {kind} {name!r} with config {config!r}, which is not a pydantic model.",
+                hint="Subclass condgen.ComponentConfig.",
+            )
+        component = Component(kind, name, factory, config, source)
+        self._entries.setdefault((kind, name), []).append(component)
+        return component
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(name for (k, name) in self._entries if k == kind)
+
+    def components(self) -> list[Component]:
+        return [c for key in sorted(self._entries) for c in self._entries[key]]
+
+    def conflicts(self) -> dict[tuple[str, str], list[Component]]:
+        return {key: found for key, found in self._entries.items() if len(found) > 1}
+
+    def get(self, kind: str, name: str) -> Component:
+        found = self._entries.get((kind, name))
+        if not found:
+            raise PluginError(unknown_name_message(kind, name, self.names(kind)))
+        if len(found) > 1:
+            sources = " and ".join(f"{c.source.module} ({c.source.distribution} {c.source.version})" for c in found)
+            raise PluginError(
+                f"The {kind} name {name!r} is registered by more than one plugin: {sources}.",
+                hint="Uninstall one of them, or disable autoloading with CONDGEN_DISABLE_PLUGIN_AUTOLOAD=1.",
+            )
+        return found[0]
+
+
+def unknown_name_message(kind: str, name: str, known: list[str]) -> str:
+    message = f"Unknown {kind} {name!r}."
+    close = difflib.get_close_matches(name, known, n=1)
+    if close:
+        message += f" Did you mean {close[0]!r}?"
+    listed = ", ".join(known) if known else "none"
+    return f"{message} Registered {kind}s: {listed}."
