@@ -1,0 +1,157 @@
+"""Training throughput of the seed recipe: condgen vs. bare PyTorch, in one process.
+
+Three ways to train the same model (seed CVAE: 794-512-2x2 encoder,
+12-512-784 Bernoulli decoder, Adam 1e-3, batch 50) on the same MNIST
+training split, one epoch each:
+
+- ``condgen``: the trainer ``condgen run`` uses, built from the recipe and
+  timed from outside around ``fit()`` for one whole epoch, so its per-epoch work (test
+  -ELBO, the sample grid, the checkpoint) counts against it;
+- ``bare tensor loop``: the same networks written in plain torch, data held as
+  one uint8 tensor and gathered by index, nothing else;
+- ``DataLoader + ToTensor``: the usual torchvision pipeline
+  (``datasets.MNIST(transform=ToTensor())`` through ``DataLoader``).
+
+The rounds alternate the three so drift in machine load hits all of them.
+Run::
+
+    CONDGEN_DATA_DIR=../shared/data python benchmarks/throughput.py [--rounds 2] [--json out.json]
+
+The last line is ``condgen/bare: R`` (median over rounds; goal >= 0.90).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from rich.console import Console
+from rich.table import Table
+from torch import nn
+
+from condgen.compat import torchvision
+from condgen.data import resolve_data_root
+from condgen.engine.progress import SilentReporter
+from condgen.engine.run_dir import create_run_dir
+from condgen.engine.trainer import Trainer
+from condgen.recipe import load_recipe
+
+REPO = Path(__file__).resolve().parents[1]
+RECIPE = REPO / "recipes" / "mnist_cvae.yaml"
+
+
+class BareCVAE(nn.Module):
+    """The seed model written out by hand: what a user would write without condgen."""
+
+    def __init__(self, hidden: int = 512, latent: int = 2, classes: int = 10) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(784 + classes, hidden), nn.ReLU(), nn.Linear(hidden, 2 * latent))
+        self.decoder = nn.Sequential(nn.Linear(latent + classes, hidden), nn.ReLU(), nn.Linear(hidden, 784))
+
+    def loss(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        x = x.flatten(1)
+        mu, log_var = self.encoder(torch.cat([x, c], 1)).chunk(2, 1)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * log_var)
+        logits = self.decoder(torch.cat([z, c], 1))
+        reconstruction = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)
+        kl = 0.5 * (mu.pow(2) + log_var.exp() - 1 - log_var).sum(1)
+        return (reconstruction + kl).mean()
+
+
+def bare_epoch(images: torch.Tensor, labels: torch.Tensor, batch_size: int, seed: int) -> float:
+    """One epoch on tensor-resident data; returns seconds."""
+    torch.manual_seed(seed)
+    model = BareCVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    onehot = F.one_hot(labels, 10).float()
+    started = time.perf_counter()
+    order = torch.randperm(len(images))
+    for start in range(0, len(images), batch_size):
+        index = order[start : start + batch_size]
+        x = images[index].float().div_(255)
+        loss = model.loss(x, onehot[index])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - started
+
+
+def dataloader_epoch(root: Path, batch_size: int, seed: int) -> float:
+    torch.manual_seed(seed)
+    model = BareCVAE()
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    dataset = torchvision.datasets.MNIST(str(root), train=True, transform=torchvision.transforms.ToTensor())
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=0)
+    started = time.perf_counter()
+    for x, y in loader:
+        loss = model.loss(x, F.one_hot(y, 10).float())
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    return time.perf_counter() - started
+
+
+def condgen_epoch(out_dir: Path, seed: int) -> tuple[float, float]:
+    """One epoch of ``condgen run``'s trainer; returns (wall seconds, the trainer's own train-loop seconds).
+
+    Building the trainer (recipe, plugins, reading the IDX files) happens before
+    the clock starts, as the bare loops get their data and model for free too.
+    """
+    resolved = load_recipe(RECIPE, ["trainer.epochs=1", f"seed={seed}", f"output.dir={out_dir}"])
+    trainer = Trainer(resolved, create_run_dir(out_dir, resolved.recipe.name), SilentReporter())
+    started = time.perf_counter()
+    history = trainer.fit()
+    return time.perf_counter() - started, history[-1]["train_seconds"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the three (median reported)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+
+    root = resolve_data_root(None)
+    train = torchvision.datasets.MNIST(str(root), train=True)
+    images, labels = train.data.unsqueeze(1).contiguous(), train.targets
+    n, batch_size = len(images), 50
+    rows: dict[str, list[float]] = {"condgen": [], "condgen train loop": [], "bare tensor loop": [], "DataLoader + ToTensor": []}
+    bare_epoch(images[:2000], labels[:2000], batch_size, 0)  # warm up the allocator and kernels
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.rounds):
+            wall, loop = condgen_epoch(Path(tmp) / f"round{round_}", seed=round_)
+            rows["condgen"].append(n / wall)
+            rows["condgen train loop"].append(n / loop)
+            rows["bare tensor loop"].append(n / bare_epoch(images, labels, batch_size, round_))
+            rows["DataLoader + ToTensor"].append(n / dataloader_epoch(root, batch_size, round_))
+
+    median = {name: statistics.median(values) for name, values in rows.items()}
+    bare = median["bare tensor loop"]
+    table = Table(title=f"seed CVAE, one epoch of {n:,} images, batch {batch_size}, {torch.get_num_threads()} threads")
+    table.add_column("trainer")
+    table.add_column("images/s (median)", justify="right")
+    table.add_column("per round", justify="right")
+    table.add_column("vs bare", justify="right")
+    notes = {
+        "condgen": "whole epoch incl. test -ELBO, sample grid, checkpoint",
+        "condgen train loop": "the trainer's own timer, training steps only",
+    }
+    for name, value in median.items():
+        label = f"{name}\n[dim]{notes[name]}[/]" if name in notes else name
+        table.add_row(label, f"{value:,.0f}", ", ".join(f"{v:,.0f}" for v in rows[name]), f"{value / bare:.2f}")
+    Console().print(table)
+    ratio = median["condgen"] / bare
+    if args.json:
+        args.json.write_text(json.dumps({"images_per_s": median, "rounds": rows, "condgen_over_bare": ratio}, indent=2))
+    print(f"condgen/bare: {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
