@@ -44,3 +44,15 @@ class CheckpointError(UserError):
 
 class OutputError(UserError):
     """An output location that cannot be written."""
+
+
+class NumericalError(UserError):
+    """A loss, a parameter or a distribution's parameters became NaN or infinite."""
+
+
+class InputError(UserError):
+    """A file or value given on the command line that does not fit the run (an image, a mask)."""
+
+
+class DistributedError(UserError):
+    """A multi-process run that cannot start: a bad --nproc, a batch that does not split, a missing GPU."""

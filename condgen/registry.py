@@ -74,6 +74,12 @@ class Registry:
                 f"{where} registered {kind} {name!r} with config {config!r}, which is not a pydantic model.",
                 hint="Subclass condgen.ComponentConfig.",
             )
+        if not issubclass(config, ComponentConfig):
+            raise PluginError(
+                f"{where} registered {kind} {name!r} with config {config.__name__}, a pydantic model that is not "
+                "a condgen.ComponentConfig: it would let misspelt options through unnoticed.",
+                hint="Subclass condgen.ComponentConfig.",
+            )
         component = Component(kind, name, factory, config, source)
         self._entries.setdefault((kind, name), []).append(component)
         return component

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ..errors import RecipeError
+from .yaml_lines import SCALAR_ERRORS
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -27,7 +28,7 @@ def parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         )
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except (yaml.YAMLError, RecursionError):
+    except (yaml.YAMLError, RecursionError, *SCALAR_ERRORS):
         raise RecipeError(f"Override {text!r}: the value {raw!r} is not valid YAML.") from None
     return tuple(key.split(".")), value
 

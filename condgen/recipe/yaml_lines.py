@@ -37,18 +37,37 @@ class SourceMap:
         return self.source if line is None else f"{self.source}:{line}"
 
 
-def _walk(node: yaml.Node, path: Location, lines: dict[Location, int]) -> None:
+def _walk(node: yaml.Node, path: Location, lines: dict[Location, int], seen: set[int] | None = None) -> None:
+    # An alias is the same node object as its anchor: walk each node once, so a
+    # self-referencing alias cannot recurse forever and a "billion laughs" stays
+    # linear. Keys under an alias then report the line of the key that uses it.
+    seen = set() if seen is None else seen
+    if id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.value == "<<":
                 continue
             key = key_node.value
             lines.setdefault(path + (key,), key_node.start_mark.line + 1)
-            _walk(value_node, path + (key,), lines)
+            _walk(value_node, path + (key,), lines, seen)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             lines.setdefault(path + (index,), item.start_mark.line + 1)
-            _walk(item, path + (index,), lines)
+            _walk(item, path + (index,), lines, seen)
+
+
+# PyYAML's scalar constructors raise plain Python errors for some malformed values
+# (``!!int abc``, ``!!bool maybe``, ``!!timestamp 2001-13-45``, an integer of 5000 digits).
+SCALAR_ERRORS = (ValueError, TypeError, KeyError, AttributeError, OverflowError)
+
+
+def describe_scalar_error(error: Exception) -> str:
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    if isinstance(error, (KeyError, AttributeError)) or not detail:
+        return "a tagged value does not have the form its tag requires"
+    return f"a value cannot be read ({detail})"
 
 
 def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
@@ -64,6 +83,8 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
         raise RecipeError(f"{source}: invalid YAML: {error}.") from None
     except RecursionError:
         raise RecipeError(f"{source}: the YAML document is nested too deeply.") from None
+    except SCALAR_ERRORS as error:
+        raise RecipeError(f"{source}: invalid YAML: {describe_scalar_error(error)}.") from None
     lines: dict[Location, int] = {}
     if root is not None:
         _walk(root, (), lines)
