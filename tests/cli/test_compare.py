@@ -1,0 +1,33 @@
+"""``condgen compare``: runs side by side and a PNG of their training curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture
+def two_runs(tiny_recipe, cli) -> list[Path]:
+    for epochs in (2, 3):
+        code, out, err = cli("run", tiny_recipe, f"trainer.epochs={epochs}")
+        assert code == 0, err
+    return sorted((tiny_recipe.parent / "runs").iterdir())
+
+
+def test_compare_tabulates_evaluated_runs_and_plots_their_curves(two_runs, cli, tmp_path):
+    first, second = two_runs
+    assert cli("eval", first, "--k", "10", "--per-class", "5")[0] == 0
+    plot = tmp_path / "curves.png"
+    code, out, err = cli("compare", first, second, "-o", plot)
+    assert code == 0, err
+    assert first.name in out and second.name in out
+    assert "NLL" in out and "FID" in out
+    assert "Not evaluated yet" in out and str(second) in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_compare_of_a_folder_without_metrics_is_refused(cli, tmp_path):
+    code, out, err = cli("compare", tmp_path, "-o", tmp_path / "x.png")
+    assert code == 2 and "metrics.jsonl" in err and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()

@@ -1,0 +1,86 @@
+"""``condgen eval``: eval.json with every metric, reproducible, and clean refusals of bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import condgen_mnist.metric_net as metric_net
+
+FAST = ("--k", "50", "--per-class", "10")
+
+
+@pytest.fixture
+def run(tiny_recipe, cli) -> Path:
+    code, out, err = cli("run", tiny_recipe, "trainer.epochs=3")
+    assert code == 0, err
+    (path,) = (tiny_recipe.parent / "runs").iterdir()
+    return path
+
+
+def test_eval_writes_every_metric_and_the_settings_that_produced_them(run, cli):
+    code, out, err = cli("eval", run, *FAST)
+    assert code == 0, err
+    result = json.loads((run / "eval.json").read_text())
+    assert result["nll"] <= result["test_elbo"]  # importance weighting tightens the bound
+    assert result["nll_k"] == 50
+    assert 0.0 <= result["cond_accuracy"] <= 1.0
+    assert result["fid"] > 0 and result["fid_images"] == 100  # 10 per class, as many test images
+    assert {k: result["settings"][k] for k in ("k", "per_class", "seed", "checkpoint_epoch")} == {
+        "k": 50, "per_class": 10, "seed": 0, "checkpoint_epoch": 3,
+    }
+    assert "NLL, K=50" in out and "conditional accuracy" in out
+
+
+def test_eval_with_the_same_seed_repeats_exactly(run, cli):
+    assert cli("eval", run, *FAST)[0] == 0
+    first = json.loads((run / "eval.json").read_text())
+    assert cli("eval", run, *FAST)[0] == 0
+    second = json.loads((run / "eval.json").read_text())
+    first.pop("seconds"), second.pop("seconds")
+    assert first == second
+    assert cli("eval", run, *FAST, "--seed", "1")[0] == 0
+    assert json.loads((run / "eval.json").read_text())["nll"] != first["nll"]
+
+
+def assert_refused(code: int, err: str, *words: str) -> None:
+    assert code == 2, err
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err
+
+
+def test_a_folder_that_is_not_a_run_is_refused(cli, tmp_path):
+    code, out, err = cli("eval", tmp_path, *FAST)
+    assert_refused(code, err, "not a run folder")
+    assert not (tmp_path / "eval.json").exists()
+
+
+def test_a_run_without_a_checkpoint_is_refused(run, cli):
+    (run / "checkpoints" / "last.pt").unlink()
+    code, out, err = cli("eval", run, *FAST)
+    assert_refused(code, err, "no checkpoint")
+    assert not (run / "eval.json").exists()
+
+
+def test_a_checkpoint_from_another_recipe_is_refused(run, cli):
+    recipe = run / "recipe.yaml"
+    recipe.write_text(recipe.read_text().replace("- 32", "- 48"))  # the hidden width the weights were not trained with
+    code, out, err = cli("eval", run, *FAST)
+    assert_refused(code, err, "recipe")
+    assert not (run / "eval.json").exists()
+
+
+def test_a_corrupted_metric_network_is_refused(run, cli, tmp_path, monkeypatch):
+    damaged = tmp_path / "metric_net.pt"
+    shutil.copyfile(metric_net.WEIGHTS, damaged)
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged.write_bytes(bytes(data))
+    monkeypatch.setattr(metric_net, "WEIGHTS", damaged)
+    code, out, err = cli("eval", run, *FAST)
+    assert_refused(code, err, "corrupted", "metric network")
+    assert not (run / "eval.json").exists()
