@@ -1,0 +1,204 @@
+"""condgen.testing, the plugin authors' kit: the built-ins pass it, broken plugins are named by it,
+and pytest finds its ``condgen_check`` fixture through condgen's ``pytest11`` entry point."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from condgen import BlockKind
+from condgen.plugins import BUILTIN_DISTRIBUTION, load_plugins
+from condgen.registry import KINDS, Component
+from condgen.testing import ProtocolViolation, check_component
+
+pytest_plugins = ["pytester"]
+
+BUILTINS = [c for c in load_plugins().registry.components() if c.source.distribution == BUILTIN_DISTRIBUTION]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread each is faster than two fighting the other test processes for the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def small_options(component: Component, data_root: Path) -> dict[str, Any]:
+    """Options that keep any built-in small and offline, chosen by its config fields, not by its name."""
+    fields = component.config.model_fields
+    options: dict[str, Any] = {}
+    if "hidden" in fields:
+        options["hidden"] = [16] if isinstance(fields["hidden"].get_default(call_default_factory=True), list) else 16
+    if "root" in fields:
+        options["root"] = str(data_root)
+    if "download" in fields:
+        options["download"] = False
+    if "channels" in fields:
+        options["channels"] = [8, 8]
+    for name, info in fields.items():  # a wrapper's nested dataset block (condgen.BlockKind): the tiny MNIST
+        if any(isinstance(item, BlockKind) and item.kind == "dataset" for item in info.metadata):
+            options[name] = {"name": "mnist", "root": str(data_root), "download": False}
+    return options
+
+
+# Built-ins that need a particular partner, as a recipe using them would say.
+PARTNERS = {("encoder", "conv"): {"conditioner": ("concat", {"layout": "channels"})}}
+
+
+def test_the_builtins_cover_every_model_kind() -> None:
+    """Guards the enumeration below: an empty or partial registry would make it pass vacuously."""
+    assert {c.kind for c in BUILTINS} >= {"dataset", "conditioner", "encoder", "decoder", "prior"}
+
+
+@pytest.mark.parametrize("component", BUILTINS, ids=lambda c: f"{c.kind}-{c.name}")
+def test_every_builtin_passes_the_kit(component: Component, tiny_mnist: Path) -> None:
+    report = check_component(
+        component.kind,
+        component.name,
+        small_options(component, tiny_mnist),
+        partners=PARTNERS.get((component.kind, component.name)),
+    )
+    assert report.loss_after < report.loss_before
+    assert "config round-trips through JSON" in report.passed
+
+
+BROKEN = '''
+import math
+
+import torch
+from pydantic import field_validator
+from torch import distributions as D
+from torch import nn
+
+import condgen
+
+
+class Config(condgen.ComponentConfig):
+    pass
+
+
+class FlatDecoder(nn.Module):
+    """Describes x as a flat vector: the wrong event shape for images."""
+
+    def __init__(self, config, context):
+        super().__init__()
+        self.size = math.prod(context.output_shape)
+        self.net = nn.Linear(math.prod(context.input_shape), self.size)
+
+    def forward(self, joined, condition):
+        return D.Independent(D.Bernoulli(logits=self.net(joined), validate_args=False), 1)
+
+
+class TensorEncoder(nn.Module):
+    """Returns the mean itself instead of q(z | x, c)."""
+
+    latent_dim = 2
+
+    def __init__(self, config, context):
+        super().__init__()
+        self.net = nn.Linear(math.prod(context.input_shape), 2)
+
+    def forward(self, joined, condition):
+        return self.net(joined.flatten(1))
+
+
+class DoublingConfig(condgen.ComponentConfig):
+    """A validator that is not idempotent: every load of a saved recipe doubles the width."""
+
+    width: int = 4
+
+    @field_validator("width")
+    @classmethod
+    def _double(cls, value):
+        return 2 * value
+
+
+class LooseConfig(condgen.ComponentConfig):
+    """Holds a tensor, which no recipe file can store."""
+
+    model_config = {"arbitrary_types_allowed": True, "extra": "forbid"}
+    scale: torch.Tensor = torch.ones(2)
+
+
+class Prior(nn.Module):
+    def __init__(self, config, context):
+        super().__init__()
+        self.latent_dim = context.latent_dim
+
+    def forward(self, condition):
+        loc = condition.new_zeros(condition.shape[0], self.latent_dim)
+        return D.Independent(D.Normal(loc, torch.ones_like(loc)), 1)
+
+
+@condgen.hookimpl
+def register_components(register):
+    register("decoder", "flat", FlatDecoder, Config)
+    register("encoder", "tensor", TensorEncoder, Config)
+    register("prior", "doubling", Prior, DoublingConfig)
+    register("prior", "loose", Prior, LooseConfig)
+'''
+
+
+@pytest.mark.parametrize(
+    "kind, name, problem",
+    [
+        ("decoder", "flat", "the decoder's p(x|z,c) has batch_shape (32,) and event_shape (784,), expected (32,) and (1, 28, 28)"),
+        ("encoder", "tensor", "the encoder's q(z|x,c) is a Tensor, not a torch.distributions.Distribution"),
+        ("prior", "doubling", "its config changes in a JSON round-trip"),
+        ("prior", "loose", "its config does not round-trip through JSON"),
+    ],
+)
+def test_a_broken_third_party_component_is_named_with_its_module_distribution_and_problem(
+    make_distribution, kind: str, name: str, problem: str
+) -> None:
+    make_distribution("cg-broken", "cg_broken", BROKEN, version="0.3")
+    with pytest.raises(ProtocolViolation) as raised:
+        check_component(kind, name, {})
+    message = str(raised.value)
+    assert f"{kind} {name!r} (module cg_broken, distribution cg-broken 0.3) breaks the {kind} protocol" in message
+    assert problem in message
+
+
+def test_a_violation_is_a_user_error_the_cli_would_print_without_traceback(make_distribution) -> None:
+    from condgen.errors import UserError
+
+    make_distribution("cg-broken", "cg_broken", BROKEN, version="0.3")
+    with pytest.raises(UserError):
+        check_component("encoder", "tensor")
+
+
+INNER_TESTS = """
+import pytest
+from condgen.testing import ProtocolViolation
+
+
+def test_a_builtin_passes(condgen_check):
+    report = condgen_check("prior", "standard_normal")
+    assert report.loss_after < report.loss_before
+
+
+def test_bad_options_are_a_violation(condgen_check):
+    with pytest.raises(ProtocolViolation, match="its config model rejects"):
+        condgen_check("encoder", "mlp", {"latent_dim": 0})
+"""
+
+
+def test_condgen_check_comes_from_the_pytest11_entry_point(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_inner=INNER_TESTS)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+    # Switched off by its entry-point name, the fixture is gone: it came from that entry point.
+    without = pytester.runpytest("-p", "no:cacheprovider", "-p", "no:condgen")
+    without.assert_outcomes(errors=2)
+    without.stdout.fnmatch_lines(["*fixture 'condgen_check' not found*"])
+
+
+def test_every_kind_has_a_protocol_in_the_kit() -> None:
+    from condgen.testing import PROTOCOLS
+
+    assert set(PROTOCOLS) == set(KINDS)
