@@ -6,6 +6,7 @@ importable from here.
 
 from __future__ import annotations
 
+from .blocks import BlockKind, ComponentBlock
 from .data import TensorSplit, resolve_data_root
 from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
 from .hookspecs import hookimpl
@@ -17,17 +18,23 @@ from .protocols import (
     Encoder,
     Head,
     LabelledDataset,
+    MaskedDataset,
+    MetricDataset,
     Prior,
     Split,
 )
+from .optim import OptimizerConfig, make_optimizer
 from .registry import KINDS, ComponentConfig
+from .training_step import ModelLoss, TrainingStep
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KINDS",
+    "BlockKind",
     "BuildContext",
     "CheckpointError",
+    "ComponentBlock",
     "ComponentConfig",
     "CondgenError",
     "Conditioner",
@@ -37,14 +44,20 @@ __all__ = [
     "Encoder",
     "Head",
     "LabelledDataset",
+    "MaskedDataset",
+    "MetricDataset",
+    "ModelLoss",
+    "OptimizerConfig",
     "OutputError",
     "PluginError",
     "Prior",
     "RecipeError",
     "Split",
     "TensorSplit",
+    "TrainingStep",
     "UserError",
     "__version__",
     "hookimpl",
+    "make_optimizer",
     "resolve_data_root",
 ]

@@ -10,10 +10,12 @@ import or to register is recorded as broken instead of stopping everything.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.metadata as metadata
 import importlib.util
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +30,7 @@ from .registry import PluginSource, Registry
 
 ENTRY_POINT_GROUP = "condgen"
 DISABLE_AUTOLOAD_ENV = "CONDGEN_DISABLE_PLUGIN_AUTOLOAD"
+TRACE_HOOKS_ENV = "CONDGEN_TRACE_HOOKS"
 BUILTIN_DISTRIBUTION = "condgen"
 
 
@@ -55,19 +58,25 @@ class Plugins:
         try:
             self.manager.register(module, name=name)
         except Exception as error:  # pluggy validates hook names and signatures
-            self.broken.append(BrokenPlugin(name, source.distribution, f"{type(error).__name__}: {error}"))
+            self.broken.append(BrokenPlugin(name, source.distribution, _describe(error)))
             return
-        self.sources[name] = source
         others = [p for p in self.manager.get_plugins() if p is not module]
         caller = self.manager.subset_hook_caller("register_components", remove_plugins=others)
+        # Checked into a scratch registry first: a plugin that fails half-way registers nothing.
+        pending = Registry()
 
         def register(kind, name_, factory, config) -> None:
-            self.registry.add(kind, name_, factory, config, source=source)
+            pending.add(kind, name_, factory, config, source=source)
 
         try:
             caller(register=register)
         except Exception as error:
+            self.manager.unregister(module)
             self.broken.append(BrokenPlugin(name, source.distribution, _describe(error)))
+            return
+        self.sources[name] = source
+        for component in pending.components():
+            self.registry.add(component.kind, component.name, component.factory, component.config, source=source)
 
     def load_extra(self, specs: Iterable[str], base_dir: Path | None = None) -> None:
         """Load plugins a recipe names: module names, or ``.py`` paths relative to the recipe."""
@@ -77,13 +86,30 @@ class Plugins:
 
 
 def _describe(error: BaseException) -> str:
-    return error.message if isinstance(error, PluginError) else f"{type(error).__name__}: {error}"
+    """One line: what went wrong in a plugin (pluggy's and Python's messages can span several)."""
+    text = error.message if isinstance(error, PluginError) else f"{type(error).__name__}: {error}"
+    return " ".join(text.split())
 
 
 def new_plugin_manager() -> pluggy.PluginManager:
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
+    if os.environ.get(TRACE_HOOKS_ENV, "").strip() not in ("", "0"):
+        manager.add_hookcall_monitoring(_trace_before, _trace_after)
     return manager
+
+
+def _trace_before(hook_name: str, hook_impls: list, kwargs: dict) -> None:
+    """CONDGEN_TRACE_HOOKS: each hook call on stderr, with the plugin modules it reaches."""
+    targets = ", ".join(impl.plugin_name for impl in hook_impls) or "(no plugin)"
+    print(f"condgen hook {hook_name}({', '.join(kwargs)}) -> {targets}", file=sys.stderr)
+
+
+def _trace_after(outcome: pluggy.Result, hook_name: str, hook_impls: list, kwargs: dict) -> None:
+    error = outcome.exception
+    status = "done" if error is None else f"raised {type(error).__name__}: {error}"
+    targets = ", ".join(impl.plugin_name for impl in hook_impls) or "(no plugin)"
+    print(f"condgen hook {hook_name} <- {targets}: {status}", file=sys.stderr)
 
 
 def autoload_disabled() -> bool:
@@ -107,11 +133,14 @@ def load_plugins(extra: Iterable[str] = (), base_dir: Path | None = None) -> Plu
         try:
             module = entry_point.load()
         except Exception as error:
-            plugins.broken.append(BrokenPlugin(entry_point.value, dist_name, f"{type(error).__name__}: {error}"))
+            plugins.broken.append(BrokenPlugin(entry_point.value, dist_name, _describe(error)))
             continue
         plugins.load_module(module, PluginSource(entry_point.value, dist_name, dist_version))
     plugins.load_extra(extra, base_dir)
     return plugins
+
+
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 def import_local_plugin(spec: str, base_dir: Path | None) -> ModuleType:
@@ -120,9 +149,15 @@ def import_local_plugin(spec: str, base_dir: Path | None) -> ModuleType:
         path = Path(spec)
         if not path.is_absolute() and base_dir is not None:
             path = base_dir / path
-        if not path.is_file():
+        try:
+            is_file = path.is_file()
+        except (OSError, ValueError) as error:  # a name too long, a NUL byte, ...
+            raise PluginError(f"Plugin file {spec!r} named in the recipe cannot be used: {error}.") from None
+        if not is_file:
             raise PluginError(f"Plugin file {str(path)!r} named in the recipe does not exist.")
-        module_name = f"condgen_local_{path.stem}"
+        # Keyed by the file, so two recipes' same-named plugin files stay apart.
+        digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+        module_name = f"condgen_local_{path.stem}_{digest}"
         if module_name in sys.modules:
             return sys.modules[module_name]
         module_spec = importlib.util.spec_from_file_location(module_name, path)
@@ -134,6 +169,10 @@ def import_local_plugin(spec: str, base_dir: Path | None) -> ModuleType:
             del sys.modules[module_name]
             raise PluginError(f"Plugin file {str(path)!r} failed to import: {type(error).__name__}: {error}") from None
         return module
+    if not _MODULE_NAME.fullmatch(spec):
+        raise PluginError(
+            f"Plugin {spec!r} named in the recipe is neither a module name (like condgen_foo) nor a path to a .py file."
+        )
     try:
         return importlib.import_module(spec)
     except ImportError as error:
@@ -141,3 +180,5 @@ def import_local_plugin(spec: str, base_dir: Path | None) -> ModuleType:
             f"Plugin module {spec!r} named in the recipe cannot be imported: {error}.",
             hint="Install it, or give a path to a .py file relative to the recipe.",
         ) from None
+    except Exception as error:
+        raise PluginError(f"Plugin module {spec!r} named in the recipe failed to import: {_describe(error)}") from None

@@ -8,12 +8,21 @@ so the ELBO, importance-weighted bounds and sampling work for any combination.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, runtime_checkable
 
 import torch
 from torch import distributions as D
+from torch import nn
+
+from .blocks import ComponentBlock, build_block
+
+if TYPE_CHECKING:
+    from .training_step import ModelLoss, TrainingStep
+
+Modulation = Callable[[int], Optional[nn.Module]]
 
 
 @dataclass(frozen=True)
@@ -23,6 +32,10 @@ class BuildContext:
     ``input_shape`` is the shape (without the batch dimension) of what the
     component's ``forward`` receives; ``output_shape`` what it must describe.
     Fields that do not apply to a kind are ``None``.
+
+    ``modulation`` is how a conditioner reaches *inside* a network (FiLM and
+    the like): an encoder or decoder calls :meth:`modulator` once per hidden
+    layer it wants to expose and applies what it gets back.
     """
 
     x_shape: tuple[int, ...] | None = None
@@ -31,7 +44,25 @@ class BuildContext:
     output_shape: tuple[int, ...] | None = None
     latent_dim: int | None = None
     recipe_dir: Path | None = None
+    modulation: Modulation | None = None
     extra: dict = field(default_factory=dict)
+
+    def modulator(self, features: int) -> nn.Module | None:
+        """A module ``m(h, condition) -> h`` for a hidden layer of ``features`` channels, or ``None``.
+
+        ``features`` is the size of dimension 1 of the hidden tensor (units of
+        a linear layer, channels of a convolution). The network owns the
+        returned module, so its parameters train and checkpoint with it.
+        """
+        return None if self.modulation is None else self.modulation(features)
+
+    def build(self, block: ComponentBlock, **changes: Any) -> Any:
+        """Build a component block nested in this component's config (see :class:`condgen.ComponentBlock`).
+
+        The inner component gets this context, with ``changes`` applied (the
+        shapes it must handle, when they differ from the outer one's).
+        """
+        return build_block(block, dataclasses.replace(self, **changes) if changes else self)
 
 
 @runtime_checkable
@@ -75,8 +106,54 @@ class LabelledDataset(Dataset, Protocol):
 
 
 @runtime_checkable
+class MetricDataset(LabelledDataset, Protocol):
+    """A labelled dataset that ships a frozen classifier for ``condgen eval``.
+
+    ``metric_network()`` returns a module whose ``forward(x)`` gives class
+    logits and whose ``features(x)`` gives the features FID compares. It must
+    be fixed (shipped, hash-checked), never trained by the evaluated model, so
+    numbers from different runs and users are comparable.
+    """
+
+    def metric_network(self) -> nn.Module: ...
+
+
+@runtime_checkable
+class MaskedDataset(Dataset, Protocol):
+    """A dataset whose condition reveals part of x (inpainting and the like).
+
+    The model then scores its likelihood on ``likelihood_mask`` only and pastes
+    the revealed entries back into what it generates; ``condgen inpaint``
+    builds conditions from a user's own image and mask with ``condition_for``.
+    Masks are boolean tensors that broadcast against a batch of x.
+    """
+
+    def condition_for(self, x: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
+        """The condition that reveals ``x`` where ``observed`` is true."""
+        ...
+
+    def observed_mask(self, condition: torch.Tensor) -> torch.Tensor:
+        """Which entries of x these conditions reveal."""
+        ...
+
+    def paste(self, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        """``x`` with the entries the condition reveals replaced by their revealed values."""
+        ...
+
+    def likelihood_mask(self, condition: torch.Tensor) -> torch.Tensor | None:
+        """The entries of x the likelihood scores (true), or ``None`` for all of them."""
+        ...
+
+
+@runtime_checkable
 class Conditioner(Protocol):
-    """Joins the condition with what the encoder and decoder consume."""
+    """Joins the condition with what the encoder and decoder consume.
+
+    A conditioner may also define ``modulator(role, features)`` (``role`` is
+    ``"encoder"`` or ``"decoder"``) returning a module ``m(h, condition)``
+    that the networks apply to their hidden layers; see
+    :meth:`BuildContext.modulator`.
+    """
 
     def encoder_input_shape(self, x_shape: tuple[int, ...], condition_shape: tuple[int, ...]) -> tuple[int, ...]: ...
 
@@ -89,18 +166,22 @@ class Conditioner(Protocol):
 
 @runtime_checkable
 class Encoder(Protocol):
-    """Maps the joined ``(x, c)`` to q(z | x, c), a distribution over ``latent_dim`` values."""
+    """Maps the joined ``(x, c)`` to q(z | x, c), a distribution over ``latent_dim`` values.
+
+    ``condition`` is the raw condition, for the modulators the network got
+    from its :class:`BuildContext`; a network with none may ignore it.
+    """
 
     latent_dim: int
 
-    def __call__(self, joined: torch.Tensor) -> D.Distribution: ...
+    def __call__(self, joined: torch.Tensor, condition: torch.Tensor) -> D.Distribution: ...
 
 
 @runtime_checkable
 class Decoder(Protocol):
     """Maps the joined ``(z, c)`` to p(x | z, c), a distribution with event shape ``x_shape``."""
 
-    def __call__(self, joined: torch.Tensor) -> D.Distribution: ...
+    def __call__(self, joined: torch.Tensor, condition: torch.Tensor) -> D.Distribution: ...
 
 
 @runtime_checkable
@@ -112,6 +193,25 @@ class Prior(Protocol):
 
 @runtime_checkable
 class Head(Protocol):
-    """An auxiliary network with its own parameters and losses (e.g. a classifier)."""
+    """An auxiliary network with its own optimiser and losses (a classifier, a discriminator, ...).
+
+    Each step the engine builds one :class:`condgen.TrainingStep` (real x, the
+    condition, q(z|x,c) and z, the reconstruction ``x_f`` and a prior sample
+    ``x_p``) and, in ``trainer.update_order``:
+
+    - calls ``head_losses`` on a *detached* copy and steps ``optimizer()`` on
+      its ``"loss"`` (other entries are logged);
+    - for the model's update, adds the terms of ``model_losses`` (each a
+      :class:`condgen.ModelLoss` naming the encoder/decoder it trains);
+      gradients then flow through the head's networks without updating them.
+
+    It is an ``nn.Module``, so its weights and buffers are checkpointed.
+    """
 
     def parameters(self): ...
+
+    def optimizer(self) -> torch.optim.Optimizer: ...
+
+    def head_losses(self, step: "TrainingStep") -> dict[str, torch.Tensor]: ...
+
+    def model_losses(self, step: "TrainingStep") -> list["ModelLoss"]: ...

@@ -89,6 +89,31 @@ def tiny_recipe(tmp_path: Path, tiny_mnist: Path) -> Path:
     return path
 
 
+def prior_plugin(name: str, *extra: str) -> str:
+    """Source of a plugin module that registers a standard-normal prior as ``name``.
+
+    ``extra`` lines go into its hook too (they may use ``nn`` and ``Config``).
+    Installed with ``make_distribution``, it is the smallest real third-party plugin.
+    """
+    registrations = "".join(f"    {line}\n" for line in (f'register("prior", "{name}", Prior, Config)', *extra))
+    return (
+        "import torch\n"
+        "from torch import distributions as D, nn\n"
+        "import condgen\n\n"
+        "class Config(condgen.ComponentConfig):\n"
+        "    pass\n\n"
+        "class Prior(nn.Module):\n"
+        "    def __init__(self, config, context):\n"
+        "        super().__init__()\n"
+        "        self.latent_dim = context.latent_dim\n"
+        "    def forward(self, condition):\n"
+        "        loc = condition.new_zeros(condition.shape[0], self.latent_dim)\n"
+        "        return D.Independent(D.Normal(loc, torch.ones_like(loc)), 1)\n\n"
+        "@condgen.hookimpl\n"
+        "def register_components(register):\n" + registrations
+    )
+
+
 @pytest.fixture
 def make_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Install a plugin the way pip would, minus pip: module + dist-info on sys.path.

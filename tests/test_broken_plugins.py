@@ -12,6 +12,8 @@ import yaml
 
 from condgen.plugins import load_plugins
 
+from conftest import prior_plugin
+
 
 @pytest.fixture(autouse=True)
 def wide_table(monkeypatch) -> None:
@@ -43,27 +45,6 @@ import condgen
 @condgen.hookimpl
 def register_components(registry, extra):
     pass
-"""
-
-PRIOR = """
-import torch
-from torch import distributions as D, nn
-import condgen
-
-class Config(condgen.ComponentConfig):
-    pass
-
-class Fancy(nn.Module):
-    def __init__(self, config, context):
-        super().__init__()
-        self.latent_dim = context.latent_dim
-    def forward(self, condition):
-        loc = condition.new_zeros(condition.shape[0], self.latent_dim)
-        return D.Independent(D.Normal(loc, torch.ones_like(loc)), 1)
-
-@condgen.hookimpl
-def register_components(register):
-    register("{kind}", "{name}", Fancy, Config)
 """
 
 INVALID_CONFIG = """
@@ -186,8 +167,8 @@ def test_a_name_only_a_broken_plugin_would_provide_points_at_it(make_distributio
 
 
 def test_two_plugins_claiming_one_name_are_both_named_and_only_that_name_is_blocked(make_distribution, cli, tiny_recipe):
-    make_distribution("condgen-fancy-a", "condgen_fancy_a", PRIOR.format(kind="prior", name="fancy"), version="1.0")
-    make_distribution("condgen-fancy-b", "condgen_fancy_b", PRIOR.format(kind="prior", name="fancy"), version="2.0")
+    make_distribution("condgen-fancy-a", "condgen_fancy_a", prior_plugin("fancy"), version="1.0")
+    make_distribution("condgen-fancy-b", "condgen_fancy_b", prior_plugin("fancy"), version="2.0")
 
     code, out, err = cli("plugins")
     assert code == 0, err
@@ -204,7 +185,7 @@ def test_two_plugins_claiming_one_name_are_both_named_and_only_that_name_is_bloc
 
 
 def test_a_plugin_taking_a_builtin_name_is_named_next_to_the_builtin(make_distribution, cli, tiny_recipe):
-    make_distribution("condgen-squatter", "condgen_squatter", PRIOR.format(kind="prior", name="standard_normal"))
+    make_distribution("condgen-squatter", "condgen_squatter", prior_plugin("standard_normal"))
     code, _, err = cli("validate", tiny_recipe)
     assert code == 2
     assert "condgen_priors (condgen 0.1.0)" in err and "condgen_squatter (condgen-squatter 0.1)" in err
@@ -258,8 +239,8 @@ def test_wrong_shapes_at_run_time_name_the_plugin(make_distribution, cli, tiny_r
 def test_all_of_them_at_once_never_stop_a_recipe_that_uses_none_of_them(make_distribution, cli, tiny_recipe):
     make_distribution("condgen-broken", "condgen_broken", FAILS_TO_IMPORT)
     make_distribution("condgen-hook", "condgen_hook", RAISES_IN_HOOK)
-    make_distribution("condgen-fancy-a", "condgen_fancy_a", PRIOR.format(kind="prior", name="fancy"))
-    make_distribution("condgen-fancy-b", "condgen_fancy_b", PRIOR.format(kind="prior", name="fancy"))
+    make_distribution("condgen-fancy-a", "condgen_fancy_a", prior_plugin("fancy"))
+    make_distribution("condgen-fancy-b", "condgen_fancy_b", prior_plugin("fancy"))
     make_distribution("condgen-odd", "condgen_odd", INVALID_CONFIG.format(config="dict"))
     make_distribution("condgen-shapes", "condgen_shapes", WRONG_SHAPES)
 

@@ -9,6 +9,8 @@ from condgen.errors import PluginError
 from condgen.plugins import load_plugins
 from condgen.registry import KINDS, PluginSource, Registry
 
+from conftest import prior_plugin
+
 SOURCE_A = PluginSource("plug_a", "dist-a", "1.0")
 SOURCE_B = PluginSource("plug_b", "dist-b", "2.5")
 
@@ -110,26 +112,7 @@ def test_builtins_are_registered_under_the_documented_names() -> None:
     assert set(KINDS) == {"dataset", "conditioner", "encoder", "decoder", "prior", "head"}
 
 
-TWIN_PRIOR = """
-import torch
-from torch import distributions as D, nn
-import condgen
-
-class Config(condgen.ComponentConfig):
-    pass
-
-class Twin(nn.Module):
-    def __init__(self, config, context):
-        super().__init__()
-        self.latent_dim = context.latent_dim
-    def forward(self, condition):
-        loc = torch.zeros(condition.shape[0], self.latent_dim)
-        return D.Independent(D.Normal(loc, torch.ones_like(loc)), 1)
-
-@condgen.hookimpl
-def register_components(register):
-    register("prior", "twin", Twin, Config)
-"""
+TWIN_PRIOR = prior_plugin("twin")
 
 
 def test_same_name_from_two_installed_distributions_errors_naming_both(make_distribution, tiny_recipe, cli) -> None:

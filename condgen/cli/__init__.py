@@ -32,10 +32,11 @@ def report(error: UserError) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from . import plugins_cmd, run, sample, validate  # noqa: F401  (registers the subcommands)
+    from . import compare, eval_cmd, inpaint, new_plugin, plugins_cmd, run, sample, validate  # noqa: F401  (registers the subcommands)
 
     try:
-        cli.main(args=argv, prog_name="condgen", standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of an explicit exit.
+        code = cli.main(args=argv, prog_name="condgen", standalone_mode=False)
     except UserError as error:
         report(error)
         return error.exit_code
@@ -45,9 +46,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         err_console.print("Aborted.")
         return 130
+    except KeyboardInterrupt:  # Ctrl-C outside the training loop (which saves and raises Interrupted)
+        err_console.print("Interrupted.")
+        return 130
     except click.exceptions.Exit as done:
         return done.exit_code
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def entry_point() -> None:

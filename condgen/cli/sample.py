@@ -20,22 +20,12 @@ from . import cli, console
 @click.option("--seed", type=int, default=0, show_default=True)
 def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | None, seed: int) -> None:
     """Generate images from the last checkpoint of RUN."""
-    from ..engine.checkpoint import load_checkpoint
     from ..engine.images import save_grid
-    from ..engine.run_dir import open_run_dir
-    from ..model import build_model
+    from ..engine.loaded_run import load_run
     from ..protocols import LabelledDataset
-    from ..recipe import load_recipe
 
-    run = open_run_dir(run_path)
-    resolved = load_recipe(run.recipe)
-    state = load_checkpoint(run.checkpoint)
-    composed = build_model(resolved)
-    try:
-        composed.model.load_state_dict(state["model"])
-    except (KeyError, RuntimeError) as error:
-        raise UserError(f"The checkpoint of {str(run_path)!r} does not fit its recipe: {error}") from None
-    dataset = composed.dataset
+    loaded = load_run(run_path)
+    run, model, dataset = loaded.run, loaded.model, loaded.dataset
     if label:
         if not isinstance(dataset, LabelledDataset):
             raise UserError(f"The dataset of {str(run_path)!r} has no class labels; drop --label.")
@@ -45,8 +35,7 @@ def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | No
         per_row = math.ceil(math.sqrt(count))
         conditions = dataset.preview_conditions(per_row)
     torch.manual_seed(seed)
-    composed.model.eval()
-    images = composed.model.sample(conditions)
+    images = model.sample(conditions)
     if output is None:
         suffix = "-".join(map(str, label)) if label else "preview"
         output = run.path / "samples" / f"sample-{suffix}-seed{seed}.png"

@@ -3,6 +3,9 @@
 All checks that can fail on user input (recipe, plugins, data, output folder)
 happen before the run folder is created, so a failed start leaves nothing that
 looks like a run.
+
+Under DDP every step that can fail runs through ``world.together``, so all
+ranks stop with the same error; only rank 0 touches the run folder.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from ..errors import CheckpointError, OutputError, UserError
 from ..recipe import ResolvedRecipe, load_recipe
 from .checkpoint import load_checkpoint
+from .distributed import SINGLE, World
 from .run_dir import RunDir, create_run_dir, open_run_dir
 from .trainer import Interrupted, Trainer
 
@@ -28,15 +32,23 @@ def check_output_dir(output_dir: Path) -> None:
         raise OutputError(f"The output folder {str(output_dir)!r} is not writable (no write access to {str(probe)!r}).")
 
 
-def start_run(resolved: ResolvedRecipe, reporter: Any) -> tuple[RunDir, list[dict]]:
-    check_output_dir(resolved.recipe.output.dir)
-    trainer = Trainer(resolved, None, reporter)
-    run = create_run_dir(resolved.recipe.output.dir, resolved.recipe.name)
-    from .atomic import write_text
+def start_run(resolved: ResolvedRecipe, reporter: Any, world: World = SINGLE) -> tuple[RunDir, list[dict]]:
+    def prepare() -> Trainer:
+        if world.is_main:
+            check_output_dir(resolved.recipe.output.dir)
+        return Trainer(resolved, None, reporter, world)
 
-    write_text(run.recipe, resolved.to_yaml())
-    trainer.run = run
-    return run, _fit(trainer)
+    def create() -> RunDir:
+        from .atomic import write_text
+
+        run = create_run_dir(resolved.recipe.output.dir, resolved.recipe.name)
+        write_text(run.recipe, resolved.to_yaml())
+        return run
+
+    trainer = world.together(prepare)
+    trainer.distribute()
+    trainer.run = world.together(create, main_only=True)
+    return trainer.run, _fit(trainer)
 
 
 def resume_run(
@@ -46,40 +58,58 @@ def resume_run(
     recipe_path: Path | None = None,
     overrides: list[str] = (),
     force: bool = False,
+    world: World = SINGLE,
 ) -> tuple[RunDir, list[dict]]:
-    run = open_run_dir(run_path)
-    resolved = load_recipe(recipe_path or run.recipe, overrides)
-    state = load_checkpoint(run.checkpoint)
-    if state.get("recipe_digest") != resolved.digest() and not force:
-        changed = _changed_keys(state.get("recipe", {}), resolved.to_dict())
-        raise CheckpointError(
-            f"The recipe differs from the one {str(run.path)!r} was trained with"
-            + (f" (changed: {', '.join(changed)})." if changed else "."),
-            hint="Resume with the same recipe, or pass --force to continue with the new one.",
-        )
-    trainer = Trainer(resolved, run, reporter)
-    trainer.restore(state)
+    """Every rank reads the run folder (for multi-machine runs it must be on a shared filesystem)."""
+
+    def prepare() -> Trainer:
+        run = open_run_dir(run_path)
+        resolved = load_recipe(recipe_path or run.recipe, overrides)
+        state = load_checkpoint(run.checkpoint)
+        if state.get("recipe_digest") != resolved.digest() and not force:
+            changed = _changed_keys(state.get("recipe", {}), resolved.to_dict())
+            raise CheckpointError(
+                f"The recipe differs from the one {str(run.path)!r} was trained with"
+                + (f" (changed: {', '.join(changed)})." if changed else "."),
+                hint="Resume with the same recipe, or pass --force to continue with the new one.",
+            )
+        trainer = Trainer(resolved, run, reporter, world)
+        trainer.restore(state)  # any world size: the checkpoint holds the unwrapped model
+        return trainer
+
+    trainer = world.together(prepare)
     if force:
         from .atomic import write_text
 
-        write_text(run.recipe, resolved.to_yaml())
-    return run, _fit(trainer)
+        world.together(lambda: write_text(trainer.run.recipe, trainer.resolved.to_yaml()), main_only=True)
+    trainer.distribute()
+    return trainer.run, _fit(trainer)
 
 
 def _fit(trainer: Trainer) -> list[dict]:
-    run = trainer.run
-    run.write_status("running", epochs=trainer.recipe.trainer.epochs)
+    run, world = trainer.run, trainer.world
+    world.together(lambda: run.write_status("running", epochs=trainer.recipe.trainer.epochs), main_only=True)
     try:
         history = trainer.fit()
-    except Interrupted:
-        run.write_status("interrupted", epoch=trainer.epoch, step_in_epoch=trainer.step_in_epoch)
+    except (Interrupted, KeyboardInterrupt):
+        if world.is_main:
+            _record(run, "interrupted", epoch=trainer.epoch, step_in_epoch=trainer.step_in_epoch)
         raise
     except BaseException as error:
         message = error.message if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
-        run.write_status("failed", error=message, epoch=trainer.epoch)
+        if world.is_main:
+            _record(run, "failed", error=message, epoch=trainer.epoch)
         raise
-    run.write_status("finished", epoch=trainer.epoch)
+    world.together(lambda: run.write_status("finished", epoch=trainer.epoch), main_only=True)
     return history
+
+
+def _record(run: RunDir, status: str, **fields: Any) -> None:
+    """Best effort: when the disk is full, the error that stopped the run matters more than run.json."""
+    try:
+        run.write_status(status, **fields)
+    except OutputError:
+        pass
 
 
 def _changed_keys(old: Any, new: Any, prefix: str = "") -> list[str]:

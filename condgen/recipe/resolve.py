@@ -11,6 +11,8 @@ import copy
 import difflib
 import hashlib
 import json
+import reprlib
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,11 +20,13 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from ..blocks import ComponentBlock, declared_blocks, nested_blocks
 from ..errors import PluginError, RecipeError
 from ..plugins import Plugins, load_plugins
 from ..registry import Component
 from .overrides import apply_overrides
 from .schema import Block, Recipe, block_options
+from .update_order import plan_stages
 from .yaml_lines import SourceMap, read_yaml_file
 
 
@@ -58,12 +62,19 @@ class ResolvedRecipe:
     def to_dict(self) -> dict[str, Any]:
         """The recipe with every default filled in: what the run actually used."""
         data = self.recipe.model_dump(mode="json")
+        # A .py plugin is found relative to the recipe; the saved copy lives elsewhere.
+        data["plugins"] = [self._plugin_spec(spec) for spec in data["plugins"]]
         for path, part in self.parts.items():
             node = data
             for key in path[:-1]:
                 node = node[key]
             node[path[-1]] = part.as_block()
         return data
+
+    def _plugin_spec(self, spec: str) -> str:
+        if spec.endswith(".py") and self.base_dir is not None and not Path(spec).is_absolute():
+            return str((self.base_dir / spec).resolve())
+        return spec
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
@@ -91,26 +102,50 @@ class _Problems:
 
     def add_validation_error(self, error: ValidationError, prefix: tuple, model: type[BaseModel]) -> None:
         for item in error.errors(include_url=False):
-            loc = tuple(item["loc"])
-            self.add(prefix + loc, _explain(item, model, loc))
+            loc, holder = _locate(model, tuple(item["loc"]))
+            self.add(prefix + loc, _explain(item, holder, loc))
 
 
-def _fields_at(model: type[BaseModel], loc: tuple) -> list[str] | None:
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _locate(model: type[BaseModel], loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
+    """``loc`` as the recipe spells it, and the model whose key its last part is (``None`` if not a model's).
+
+    pydantic puts the tag of a discriminated union into ``loc``
+    (``mask.quadrants.observed`` for ``mask: {name: quadrants, observed: 4}``);
+    it is not a key of the recipe, so it is dropped here.
+    """
     current: Any = model
-    for part in loc[:-1]:
-        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
-            return None
-        annotation = current.model_fields[part].annotation
-        current = annotation
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return None
+    clean: list = []
+    members: dict[str, type[BaseModel]] = {}
+    for index, part in enumerate(loc):
+        if part in members:
+            current, members = members[part], {}
+            continue
+        members = {}
+        clean.append(part)
+        if index == len(loc) - 1:
+            break
+        if not _is_model(current) or part not in current.model_fields:
+            current = None
+            continue
+        info = current.model_fields[part]
+        current = info.annotation
+        if isinstance(info.discriminator, str):
+            members = {
+                member.model_fields[info.discriminator].default: member
+                for member in typing.get_args(info.annotation)
+                if _is_model(member) and info.discriminator in member.model_fields
+            }
+    return tuple(clean), (current if _is_model(current) else None)
 
 
-def _explain(item: dict, model: type[BaseModel], loc: tuple) -> str:
+def _explain(item: dict, holder: type[BaseModel] | None, loc: tuple) -> str:
     kind = item["type"]
     if kind == "extra_forbidden":
-        known = _fields_at(model, loc) or []
+        known = list(holder.model_fields) if holder is not None else []
         message = "unknown key"
         close = difflib.get_close_matches(str(loc[-1]), known, n=1)
         if close:
@@ -122,11 +157,20 @@ def _explain(item: dict, model: type[BaseModel], loc: tuple) -> str:
         return "required key is missing"
     message = item["msg"]
     if "input" in item and kind not in ("model_type", "dict_type"):
-        shown = repr(item["input"])
+        shown = _short_repr(item["input"])
         if len(shown) > 60:
             shown = shown[:57] + "..."
         message += f" (got {shown})"
     return message
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
+
+
+def _short_repr(value: Any) -> str:
+    """repr that stays short for huge or self-referencing values (YAML aliases make both cheap to write)."""
+    return _REPR.repr(value)
 
 
 def resolve(
@@ -162,23 +206,45 @@ def resolve(
         part = _resolve_block(plugins, kind, block, path, problems)
         if part is not None:
             parts[path] = part
+    try:
+        plan_stages(recipe.trainer.update_order, list(recipe.model.heads))
+    except ValueError as error:
+        problems.add(("trainer", "update_order"), str(error))
     if problems.items:
         raise RecipeError(_summary(source_map.source, problems.items))
     return ResolvedRecipe(recipe, parts, plugins, source)
 
 
-def _resolve_block(plugins: Plugins, kind: str, block: Block, path: tuple, problems: _Problems) -> Part | None:
+def _resolve_block(
+    plugins: Plugins, kind: str, block: Block | ComponentBlock, path: tuple, problems: _Problems
+) -> Part | None:
     try:
         component = plugins.registry.get(kind, block.name)
     except PluginError as error:
-        problems.add(path + ("name",), str(error))
+        problem = str(error)
+        if plugins.broken and block.name not in plugins.registry.names(kind):
+            problem += " Plugins that failed to load, and might provide it: " + "; ".join(
+                f"{broken.module} ({broken.distribution}): {broken.error}" for broken in plugins.broken
+            )
+        problems.add(path + ("name",), problem)
         return None
     try:
         config = component.config.model_validate(block_options(block))
     except ValidationError as error:
         problems.add_validation_error(error, path, component.config)
+        # Still check the blocks nested in it, so every problem shows at once.
+        for field, kind, raw in declared_blocks(component.config, block_options(block)):
+            _resolve_block(plugins, kind, raw, path + (field,), problems)
         return None
-    return Part(kind, component, config)
+    # Blocks nested in this component's config (condgen.ComponentBlock) resolve the same way, with their lines.
+    nested_ok = True
+    for where, inner in nested_blocks(config):
+        inner_part = _resolve_block(plugins, inner.kind, inner, path + where, problems)
+        if inner_part is None:
+            nested_ok = False
+        else:
+            inner.attach(inner_part)
+    return Part(kind, component, config) if nested_ok else None
 
 
 def _summary(source: str, items: list[str]) -> str:

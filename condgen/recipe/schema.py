@@ -29,6 +29,17 @@ class ModelSection(Strict):
     encoder: Block
     decoder: Block
     prior: Block = Field(default_factory=lambda: Block(name="standard_normal"))
+    #: Auxiliary networks with their own losses and optimisers, by the name
+    #: ``trainer.update_order`` calls them (``{classifier: {name: classifier}}``).
+    heads: dict[str, Block] = Field(default_factory=dict)
+
+    @field_validator("heads")
+    @classmethod
+    def _head_names_are_free(cls, value: dict[str, Block]) -> dict[str, Block]:
+        for name in value:
+            if name in ("model", "encoder", "decoder") or not name.isidentifier():
+                raise ValueError(f"{name!r} cannot name a head: use an identifier other than model, encoder, decoder")
+        return value
 
 
 class OptimizerSection(Strict):
@@ -47,6 +58,14 @@ class TrainerSection(Strict):
     checkpoint_every_steps: PositiveInt | None = None
     samples_per_row: PositiveInt = 10
     threads: PositiveInt | None = None
+    #: Weight of the KL term in the encoder's loss (CVAE-GAN's lambda1; 1 is the ELBO).
+    kl_weight: PositiveFloat = 1.0
+    #: The order networks update in each step; default: heads in recipe order, then
+    #: ``encoder`` and ``decoder`` (or one ``model`` update when there are no heads).
+    update_order: list[str] | None = None
+    #: ``auto``: CUDA when torch sees a GPU, else the CPU. Under DDP, CPU ranks talk
+    #: over gloo and CUDA ranks over NCCL (see docs/distributed.md).
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
 
 class OutputSection(Strict):
@@ -75,6 +94,8 @@ class Recipe(Strict):
         blocks: dict[tuple[str, ...], tuple[str, Block]] = {("data",): ("dataset", self.data)}
         for kind in ("conditioner", "encoder", "decoder", "prior"):
             blocks[("model", kind)] = (kind, getattr(self.model, kind))
+        for name, block in self.model.heads.items():
+            blocks[("model", "heads", name)] = ("head", block)
         return blocks
 
 

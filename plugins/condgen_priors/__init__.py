@@ -1,4 +1,5 @@
-"""Priors p(z | c): ``standard_normal`` ignores the condition (the seed's eq. 3)."""
+"""Priors p(z | c): ``standard_normal`` ignores the condition (the seed's eq. 3);
+``conditional`` is a Gaussian from a network on the condition (the seed's eq. 2)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from torch import distributions as D
 from torch import nn
 
 import condgen
+
+from .conditional import ConditionalPrior, ConditionalPriorConfig
 
 
 class StandardNormalConfig(condgen.ComponentConfig):
@@ -27,3 +30,4 @@ class StandardNormal(nn.Module):
 @condgen.hookimpl
 def register_components(register):
     register("prior", "standard_normal", StandardNormal, StandardNormalConfig)
+    register("prior", "conditional", ConditionalPrior, ConditionalPriorConfig)

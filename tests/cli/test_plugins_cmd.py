@@ -8,6 +8,8 @@ import pytest
 
 from condgen.plugins import DISABLE_AUTOLOAD_ENV
 
+from conftest import prior_plugin
+
 
 @pytest.fixture(autouse=True)
 def wide_table(monkeypatch) -> None:
@@ -15,26 +17,7 @@ def wide_table(monkeypatch) -> None:
     monkeypatch.setenv("COLUMNS", "200")
 
 
-EXTRA = """
-import torch
-from torch import distributions as D, nn
-import condgen
-
-class Config(condgen.ComponentConfig):
-    pass
-
-class Flat(nn.Module):
-    def __init__(self, config, context):
-        super().__init__()
-        self.latent_dim = context.latent_dim
-    def forward(self, condition):
-        loc = torch.zeros(condition.shape[0], self.latent_dim)
-        return D.Independent(D.Normal(loc, torch.ones_like(loc)), 1)
-
-@condgen.hookimpl
-def register_components(register):
-    register("prior", "flat", Flat, Config)
-"""
+EXTRA = prior_plugin("flat")
 
 
 def row(out: str, *cells: str) -> str:

@@ -129,7 +129,7 @@ def assert_same_result(run: Path, reference: Path) -> None:
     mine, theirs = (load_checkpoint(r / "checkpoints" / "last.pt") for r in (run, reference))
     assert mine["global_step"] == theirs["global_step"] == TOTAL_STEPS
     assert_same_tensors(mine["model"], theirs["model"], "model")
-    assert_same_tensors(mine["optimizer"]["state"], theirs["optimizer"]["state"], "optimizer")
+    assert_same_tensors(mine["optimizers"], theirs["optimizers"], "optimizers")
     assert metrics(run) == metrics(reference)
     assert len(metrics(run)) == EPOCHS
     for epoch in range(1, EPOCHS + 1):

@@ -3,6 +3,10 @@ and a head from a third-party distribution trains like a built-in."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from condgen.engine.trainer import Interrupted
@@ -82,3 +86,13 @@ def test_a_head_from_a_third_party_distribution_trains(tiny_recipe, make_distrib
     assert set(state["optimizers"]) == {"critic", "encoder", "decoder"}
     steps = rows[-1]["step"]
     assert all(value["step"] == steps for value in state["optimizers"]["critic"]["state"].values())  # it trained
+
+
+def test_heads_under_ddp_are_refused_with_a_clear_message(tiny_recipe):
+    done = subprocess.run(
+        [sys.executable, "-m", "condgen", "run", str(tiny_recipe), *GAN, "--nproc", "2"],
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "one process" in done.stderr and "Traceback" not in done.stderr
+    assert not (tiny_recipe.parent / "runs").exists() or not any((tiny_recipe.parent / "runs").iterdir())

@@ -65,9 +65,9 @@ def test_same_recipe_and_seed_give_bitwise_identical_runs(tiny_recipe) -> None:
     assert first != second
     a, b = checkpoint(first), checkpoint(second)
     assert_same_tensors(a["model"], b["model"])
-    assert a["optimizer"]["state"].keys() == b["optimizer"]["state"].keys()
-    for key in a["optimizer"]["state"]:
-        assert_same_tensors(a["optimizer"]["state"][key], b["optimizer"]["state"][key])
+    assert a["optimizers"]["model"]["state"].keys() == b["optimizers"]["model"]["state"].keys()
+    for key in a["optimizers"]["model"]["state"]:
+        assert_same_tensors(a["optimizers"]["model"]["state"][key], b["optimizers"]["model"]["state"][key])
     assert without_timings(metrics(first)) == without_timings(metrics(second))
     assert (first / "samples" / "epoch-002.png").read_bytes() == (second / "samples" / "epoch-002.png").read_bytes()
 
@@ -160,7 +160,7 @@ def test_run_folder_holds_recipe_metrics_samples_and_checkpoint(tiny_recipe) -> 
         assert image.size == (302, 302)
 
     state = checkpoint(run)
-    for key in ("model", "optimizer", "rng", "epoch", "recipe", "recipe_digest", "history"):
+    for key in ("model", "optimizers", "heads", "rng", "epoch", "recipe", "recipe_digest", "history"):
         assert key in state
     assert state["epoch"] == 2 and state["global_step"] == 20
     assert state["recipe"]["trainer"]["epochs"] == 2
