@@ -281,3 +281,82 @@ class DataParallel:
 def wrap(model: nn.Module, world: World, device: torch.device) -> DataParallel:
     """DDP around ``model`` (a collective: every rank calls it); gloo on CPU, NCCL on CUDA."""
     return DataParallel(model, world, device)
+
+
+class GradientAverage:
+    """Averages gradients across ranks by hand, for recipes with several optimisers.
+
+    DDP syncs gradients from inside ``backward()``; the multi-network step
+    takes the encoder's and decoder's gradients with ``torch.autograd.grad``,
+    which DDP never sees. So each update all-reduces its own parameters'
+    gradients just before its optimiser steps: one flat bucket, scaled by the
+    shard's weight (see :func:`shard`), summed and divided by the world size.
+    The bucket carries a failure flag, so a NaN on one rank stops every rank
+    at the same update instead of leaving the others waiting.
+    """
+
+    def __init__(self, world: World, device: torch.device) -> None:
+        self.world = world
+        # The control traffic stays on gloo; CUDA gradients go over their own NCCL group.
+        self.group = dist.new_group(backend="nccl") if device.type == "cuda" else None
+        self.weight = 1.0
+        self.failure: UserError | None = None
+
+    def begin(self, weight: float) -> None:
+        """A new step: this rank's loss scale, no failure yet."""
+        self.weight = weight
+        self.failure = None
+
+    def check(self, failure: UserError | None) -> None:
+        """Record (not raise) a failure found before an optimiser step; :meth:`reduce` shares it."""
+        if failure is not None and self.failure is None:
+            self.failure = failure
+
+    def reduce(self, params: list[nn.Parameter]) -> None:
+        """Average the gradients of ``params`` over the ranks; every rank raises if any rank failed."""
+        with_grad = [param for param in params if param.grad is not None]
+        flag = torch.tensor([float(self.failure is not None)])
+        if with_grad:
+            grads = [param.grad.reshape(-1) for param in with_grad]
+            bucket = torch.cat([*grads, flag.to(grads[0])]) if len({g.dtype for g in grads}) == 1 else None
+        else:
+            bucket = None
+        if bucket is None:  # no gradients, or mixed dtypes: the slow but general path
+            self._agree(flag)
+            for param in with_grad:
+                param.grad.mul_(self.weight)
+                dist.all_reduce(param.grad, group=self.group)
+                param.grad.div_(self.world.size)
+            return
+        bucket[:-1].mul_(self.weight)
+        dist.all_reduce(bucket, group=self.group)
+        if bucket[-1].item() > 0:
+            self.world.settle(self.failure)
+        bucket[:-1].div_(self.world.size)
+        offset = 0
+        for param in with_grad:
+            count = param.grad.numel()
+            param.grad.copy_(bucket[offset : offset + count].view_as(param.grad))
+            offset += count
+
+    def _agree(self, flag: torch.Tensor) -> None:
+        self.world.all_reduce(flag)
+        if flag.item() > 0:
+            self.world.settle(self.failure)
+
+    def agree(self) -> None:
+        """A point where every rank learns whether any rank has failed (e.g. after the forward pass)."""
+        self._agree(torch.tensor([float(self.failure is not None)]))
+
+    def average_buffers(self, modules: list[nn.Module]) -> None:
+        """Running statistics (class centres, batch-norm means) move with each rank's data: average them."""
+        buffers = [b for module in modules for b in module.buffers() if b.is_floating_point()]
+        if not buffers:
+            return
+        flat = torch.cat([b.reshape(-1).to(buffers[0].dtype) for b in buffers])
+        dist.all_reduce(flat, group=self.group)
+        flat.div_(self.world.size)
+        offset = 0
+        for b in buffers:
+            b.copy_(flat[offset : offset + b.numel()].view_as(b))
+            offset += b.numel()

@@ -30,7 +30,17 @@ from ..errors import CheckpointError, DistributedError, NumericalError, UserErro
 from ..model import ConditionalVAE, InvalidParameters, Losses, build_model
 from ..recipe import ResolvedRecipe
 from .checkpoint import content_digest, load_checkpoint, save_checkpoint
-from .distributed import SINGLE, DataParallel, World, check_consistent, rank_seed, resolve_device, shard, wrap
+from .distributed import (
+    SINGLE,
+    DataParallel,
+    GradientAverage,
+    World,
+    check_consistent,
+    rank_seed,
+    resolve_device,
+    shard,
+    wrap,
+)
 from .run_dir import RunDir
 from .updates import Updates
 
@@ -149,17 +159,14 @@ class Trainer:
         self.model, self.dataset = composed.model.to(self.device), composed.dataset
         self.heads = composed.heads.to(self.device)
         self.updates = Updates(self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight)
-        if world.size > 1 and set(self.updates.optimizers) != {"model"}:
-            raise DistributedError(
-                "Heads, separate encoder/decoder updates and kl_weight train in one process only for now; "
-                "run this recipe without --nproc.",
-            )
         #: the model's optimiser: the whole update of a recipe without heads (the DDP path steps it alone)
         self.optimizer = self.updates.optimizers.get("model")
         self.train_split = self.dataset.load("train")
         self.test_split = self.dataset.load("test")
         #: the DDP-wrapped model (called like ``model.losses``) once :meth:`distribute` ran with several ranks
+        #: on a recipe with one optimiser; with several (heads), gradients are averaged by hand instead
         self.ddp: DataParallel | None = None
+        self.gradients: GradientAverage | None = None
         self.stop_agreed = False
         if world.rank:  # the same initial weights everywhere, but each rank its own reparameterisation noise
             torch.manual_seed(rank_seed(self.recipe.seed, world.rank))
@@ -180,7 +187,11 @@ class Trainer:
                 "test examples": len(self.test_split),
             }
             check_consistent(self.world, facts)
-            self.ddp = wrap(self.model, self.world, self.device)
+            # DDP's own path covers the plain -ELBO with one optimiser; everything else is averaged by hand.
+            if set(self.updates.optimizers) == {"model"} and not self.heads and self.recipe.trainer.kl_weight == 1.0:
+                self.ddp = wrap(self.model, self.world, self.device)
+            else:
+                self.gradients = GradientAverage(self.world, self.device)
 
     # -- checkpoints -------------------------------------------------------
     def state(self, rng: list[dict[str, torch.Tensor]] | None = None) -> dict[str, Any]:
@@ -208,7 +219,8 @@ class Trainer:
         """Every rank calls this; rank 0 writes every rank's RNG state with the weights, once it has checked
         that every rank holds the same weights (DDP keeps them equal bit for bit; a plugin that changes its
         parameters outside the optimiser, differently on each rank, would not)."""
-        digest = content_digest(self.model.state_dict()) if self.world.size > 1 else None
+        weights = {**self.model.state_dict(), **{f"heads.{k}": v for k, v in self.heads.state_dict().items()}}
+        digest = content_digest(weights) if self.world.size > 1 else None
         rng, digests = zip(*self.world.gather((rng_state(self.device), digest)))
         self.world.together(lambda: self._write_checkpoint(list(rng), list(digests)), main_only=True)
         self.saved_step = self.global_step
@@ -292,16 +304,18 @@ class Trainer:
                 started = time.perf_counter()
                 for step in range(self.step_in_epoch, steps_per_epoch):
                     index = order[step * settings.batch_size : (step + 1) * settings.batch_size]
-                    if self.ddp is None:
-                        values, count = self.train_step(index), len(index)
-                    else:
+                    if self.ddp is not None:
                         values, count = self.distributed_step(index, stop_requested())
+                    elif self.gradients is not None:
+                        values, count = self.distributed_updates_step(index, stop_requested())
+                    else:
+                        values, count = self.train_step(index), len(index)
                     self.step_in_epoch = step + 1
                     self.global_step += 1
                     self.totals.add(values, count)
                     self.reporter.step(self.step_in_epoch, values["loss"], count)
                     # Under DDP the ranks stop at the step whose all-reduce first carried a request.
-                    stop = (lambda: self.stop_agreed) if self.ddp is not None else stop_requested
+                    stop = (lambda: self.stop_agreed) if self.world.size > 1 else stop_requested
                     if (every and self.global_step % every == 0) or stop():
                         self.totals.seconds += time.perf_counter() - started
                         started = time.perf_counter()
@@ -352,12 +366,38 @@ class Trainer:
         count = int(stats[-3])
         return {term: float(stats[i]) / count for i, term in enumerate(TERMS)}, count
 
+    def distributed_updates_step(self, index: torch.Tensor, stop: bool) -> tuple[dict[str, float], int]:
+        """One step of every update (heads included) over several ranks: the global means and count.
+
+        Each rank runs the same updates in the same order on its shard;
+        :class:`GradientAverage` averages each update's gradients just before
+        its optimiser steps, so every rank applies the same step and the
+        weights stay equal. Running buffers are averaged after the step.
+        """
+        assert self.gradients is not None
+        part = shard(index, self.world.rank, self.world.size)
+        self.gradients.begin(part.weight)
+        shared = None
+        try:
+            shared = self.updates.forward(*self._batch(self.train_split, part.index))
+        except InvalidParameters as error:
+            self.gradients.check(self._stopped(error.message))
+        self.gradients.agree()
+        values = self.updates.apply(
+            shared, check=lambda found: self.gradients.check(self._non_finite(found)), reduce=self.gradients.reduce
+        )
+        self.gradients.average_buffers([self.model, self.heads])
+        terms = sorted(values)
+        stats = torch.tensor([values[t] * part.count for t in terms] + [part.count, float(stop)], dtype=torch.float64)
+        self.world.all_reduce(stats)
+        self.stop_agreed = bool(stats[-1] > 0)
+        count = int(stats[-2])
+        return {term: float(stats[i]) / count for i, term in enumerate(terms)}, count
+
     def optimise(self, loss: torch.Tensor) -> None:
         """The DDP step's update (DDP averages gradients inside ``backward``).
 
-        In one process every update, heads included, goes through
-        :class:`~condgen.engine.updates.Updates`; under DDP only the model's
-        single optimiser exists for now (heads are refused at start).
+        Recipes with several optimisers go through :meth:`distributed_updates_step` instead.
         """
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

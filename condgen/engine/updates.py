@@ -31,6 +31,13 @@ from ..recipe.update_order import Stage, plan_stages
 from ..training_step import TrainingStep, forward_step
 
 Check = Callable[[dict[str, float]], None]
+#: called with an update's parameters after their gradients exist and before its optimiser steps
+#: (under several processes: averages the gradients over the ranks)
+Reduce = Callable[[list[nn.Parameter]], None]
+
+
+def _no_reduce(params: list[nn.Parameter]) -> None:
+    return None
 
 
 class Updates:
@@ -75,28 +82,36 @@ class Updates:
     # -- the step ----------------------------------------------------------
     def step(self, x: torch.Tensor, condition: torch.Tensor, check: Check) -> dict[str, float]:
         """One step of every update in order; ``check`` sees each update's values before it steps."""
-        shared = forward_step(self.model, x, condition, generate=bool(self.heads))
+        return self.apply(self.forward(x, condition), check)
+
+    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> TrainingStep:
+        """The one forward pass every update of the step shares."""
+        return forward_step(self.model, x, condition, generate=bool(self.heads))
+
+    def apply(self, shared: TrainingStep, check: Check, reduce: Reduce = _no_reduce) -> dict[str, float]:
+        """Every update in order on ``shared``; ``reduce`` runs on each update's gradients before it steps."""
         values: dict[str, float] = {}
         for stage in self.stages:
-            values.update(self.run_stage(stage, shared, check))
+            values.update(self.run_stage(stage, shared, check, reduce))
         return values
 
-    def run_stage(self, stage: Stage, shared: TrainingStep, check: Check) -> dict[str, float]:
+    def run_stage(self, stage: Stage, shared: TrainingStep, check: Check, reduce: Reduce = _no_reduce) -> dict[str, float]:
         if stage.kind == "head":
-            return self._head_update(stage.names[0], shared, check)
-        return self._model_update(stage.names, shared, check)
+            return self._head_update(stage.names[0], shared, check, reduce)
+        return self._model_update(stage.names, shared, check, reduce)
 
-    def _head_update(self, name: str, shared: TrainingStep, check: Check) -> dict[str, float]:
+    def _head_update(self, name: str, shared: TrainingStep, check: Check, reduce: Reduce) -> dict[str, float]:
         head, optimizer = self.heads[name], self.optimizers[name]
         terms = head.head_losses(shared.detached())
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         values = {f"{name}_{key}": value.item() for key, value in terms.items()}
         check(values)
+        reduce([param for group in optimizer.param_groups for param in group["params"]])
         optimizer.step()
         return values
 
-    def _model_update(self, roles: tuple[str, ...], shared: TrainingStep, check: Check) -> dict[str, float]:
+    def _model_update(self, roles: tuple[str, ...], shared: TrainingStep, check: Check, reduce: Reduce) -> dict[str, float]:
         losses = shared.losses
         if not self.heads and self.kl_weight == 1.0:  # the plain VAE: its -ELBO, one backward pass
             optimizer = self.optimizers["model"]
@@ -104,6 +119,7 @@ class Updates:
             losses.loss.backward()
             values = losses.as_floats()
             check(values)
+            reduce(self.model_params["model"])
             optimizer.step()
             return values
         objective = {role: losses.reconstruction for role in roles}
@@ -126,6 +142,7 @@ class Updates:
             grads = torch.autograd.grad(objective[role], params, retain_graph=i < len(roles) - 1, allow_unused=True)
             for param, grad in zip(params, grads):
                 param.grad = grad
+        reduce([param for role in roles for param in self.model_params[role]])
         for role in roles:
             self.optimizers[role].step()
         return values

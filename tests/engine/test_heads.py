@@ -88,11 +88,24 @@ def test_a_head_from_a_third_party_distribution_trains(tiny_recipe, make_distrib
     assert all(value["step"] == steps for value in state["optimizers"]["critic"]["state"].values())  # it trained
 
 
-def test_heads_under_ddp_are_refused_with_a_clear_message(tiny_recipe):
+def test_cvae_gan_trains_on_two_processes_with_every_networks_weights_kept_equal(tiny_recipe):
+    """Several optimisers under DDP: gradients averaged by hand per update, class centres averaged.
+
+    The run's save step compares every rank's model *and* head weights and
+    buffers and refuses to write a checkpoint if they differ, so finishing
+    at all says the ranks stayed in step.
+    """
     done = subprocess.run(
         [sys.executable, "-m", "condgen", "run", str(tiny_recipe), *GAN, "--nproc", "2"],
-        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120,
+        capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=180,
     )
-    assert done.returncode == 2, done.stderr
-    assert "one process" in done.stderr and "Traceback" not in done.stderr
-    assert not (tiny_recipe.parent / "runs").exists() or not any((tiny_recipe.parent / "runs").iterdir())
+    assert done.returncode == 0, done.stderr
+    (run,) = (tiny_recipe.parent / "runs").iterdir()
+    rows = metrics(run)
+    assert [row["epoch"] for row in rows] == [1, 2]
+    assert all("train_classifier_loss" in row and "train_D_mean" in row for row in rows)
+    state = checkpoint(run)
+    assert state["world_size"] == 2
+    steps = rows[-1]["step"]
+    for name in ("classifier", "discriminator", "encoder", "decoder"):
+        assert all(value["step"] == steps for value in state["optimizers"][name]["state"].values()), name
