@@ -18,10 +18,10 @@ import pytest
 import torch
 
 from condgen.engine.distributed import rank_seed, shard
-from condgen.engine.progress import SilentReporter
 from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
+from test_trainer import StopAtStep
 
 TIMEOUT = 180  # seconds; generous for a busy 2-core machine, and a hang still ends the test
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -231,18 +231,6 @@ def test_ranks_whose_weights_drift_apart_are_stopped_before_the_checkpoint(one_r
 
 
 # -- resume across world sizes -----------------------------------------------------------------
-class StopAtStep(SilentReporter):
-    def __init__(self, at: int) -> None:
-        self.at, self.steps = at, 0
-
-    def step(self, *args) -> None:
-        self.steps += 1
-        if self.steps == self.at:
-            import signal
-
-            signal.raise_signal(signal.SIGINT)
-
-
 def test_a_one_process_run_stopped_mid_epoch_finishes_on_two(tiny_recipe, tmp_path) -> None:
     with pytest.raises(Interrupted):
         start_run(load_recipe(tiny_recipe), StopAtStep(4))
