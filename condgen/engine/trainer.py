@@ -447,7 +447,6 @@ class Trainer:
         return {term: float(sums[i]) / max(float(sums[-1]), 1.0) for i, term in enumerate(TERMS)}
 
     def end_epoch(self) -> None:
-        settings = self.recipe.trainer
         train = self.totals.means()
         test = self.test_elbo()
         self.world.together(lambda: self.write_samples(self.epoch + 1), main_only=True)

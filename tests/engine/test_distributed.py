@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from condgen.engine.distributed import rank_seed, shard
+from condgen.engine.progress import SilentReporter
 from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
