@@ -314,49 +314,39 @@ class GradientAverage:
 
     def reduce(self, params: list[nn.Parameter]) -> None:
         """Average the gradients of ``params`` over the ranks; every rank raises if any rank failed."""
-        with_grad = [param for param in params if param.grad is not None]
-        flag = torch.tensor([float(self.failure is not None)])
-        if with_grad:
-            grads = [param.grad.reshape(-1) for param in with_grad]
-            bucket = torch.cat([*grads, flag.to(grads[0])]) if len({g.dtype for g in grads}) == 1 else None
-        else:
-            bucket = None
-        if bucket is None:  # no gradients, or mixed dtypes: the slow but general path
-            self._agree(flag)
-            for param in with_grad:
-                param.grad.mul_(self.weight)
-                dist.all_reduce(param.grad, group=self.group)
-                param.grad.div_(self.world.size)
-            return
-        bucket[:-1].mul_(self.weight)
-        dist.all_reduce(bucket, group=self.group)
-        if bucket[-1].item() > 0:
-            self.world.settle(self.failure)
-        bucket[:-1].div_(self.world.size)
-        offset = 0
-        for param in with_grad:
-            count = param.grad.numel()
-            param.grad.copy_(bucket[offset : offset + count].view_as(param.grad))
-            offset += count
-
-    def _agree(self, flag: torch.Tensor) -> None:
-        self.world.all_reduce(flag)
+        grads = [param.grad for param in params if param.grad is not None]
+        for grad in grads:
+            grad.mul_(self.weight)
+        flag = torch.tensor([float(self.failure is not None)], device=grads[0].device if grads else None)
+        _sum_in_place([*grads, flag], self.group if grads else None)
         if flag.item() > 0:
             self.world.settle(self.failure)
+        for grad in grads:
+            grad.div_(self.world.size)
 
     def agree(self) -> None:
         """A point where every rank learns whether any rank has failed (e.g. after the forward pass)."""
-        self._agree(torch.tensor([float(self.failure is not None)]))
+        flag = self.world.all_reduce(torch.tensor([float(self.failure is not None)]))
+        if flag.item() > 0:
+            self.world.settle(self.failure)
 
     def average_buffers(self, modules: list[nn.Module]) -> None:
         """Running statistics (class centres, batch-norm means) move with each rank's data: average them."""
         buffers = [b for module in modules for b in module.buffers() if b.is_floating_point()]
-        if not buffers:
-            return
-        flat = torch.cat([b.reshape(-1).to(buffers[0].dtype) for b in buffers])
-        dist.all_reduce(flat, group=self.group)
-        flat.div_(self.world.size)
-        offset = 0
-        for b in buffers:
-            b.copy_(flat[offset : offset + b.numel()].view_as(b))
-            offset += b.numel()
+        if buffers:
+            _sum_in_place(buffers, self.group)
+            for b in buffers:
+                b.div_(self.world.size)
+
+
+def _sum_in_place(tensors: list[torch.Tensor], group: Any) -> None:
+    """Sum ``tensors`` over the ranks with one all-reduce of a flat copy (in their widest dtype)."""
+    dtype = tensors[0].dtype
+    for tensor in tensors[1:]:
+        dtype = torch.promote_types(dtype, tensor.dtype)
+    flat = torch.cat([tensor.reshape(-1).to(dtype) for tensor in tensors])
+    dist.all_reduce(flat, group=group)
+    offset = 0
+    for tensor in tensors:
+        tensor.copy_(flat[offset : offset + tensor.numel()].view_as(tensor))
+        offset += tensor.numel()

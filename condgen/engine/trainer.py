@@ -219,8 +219,7 @@ class Trainer:
         """Every rank calls this; rank 0 writes every rank's RNG state with the weights, once it has checked
         that every rank holds the same weights (DDP keeps them equal bit for bit; a plugin that changes its
         parameters outside the optimiser, differently on each rank, would not)."""
-        weights = {**self.model.state_dict(), **{f"heads.{k}": v for k, v in self.heads.state_dict().items()}}
-        digest = content_digest(weights) if self.world.size > 1 else None
+        digest = content_digest(self._weights()) if self.world.size > 1 else None
         rng, digests = zip(*self.world.gather((rng_state(self.device), digest)))
         self.world.together(lambda: self._write_checkpoint(list(rng), list(digests)), main_only=True)
         self.saved_step = self.global_step
@@ -236,8 +235,7 @@ class Trainer:
             )
         # A step can leave non-finite weights behind a finite loss (an infinite
         # gradient); such a state is never written over the last good checkpoint.
-        weights = {**self.model.state_dict(), **{f"heads.{k}": v for k, v in self.heads.state_dict().items()}}
-        for name, tensor in weights.items():
+        for name, tensor in self._weights().items():
             if tensor.is_floating_point() and not torch.isfinite(tensor).all():
                 raise NumericalError(
                     f"The model parameter {name} became NaN or infinite by global step {self.global_step} "
@@ -245,6 +243,10 @@ class Trainer:
                     hint=self._last_good_hint(),
                 )
         save_checkpoint(self.run.checkpoint, self.state(rng))
+
+    def _weights(self) -> dict[str, torch.Tensor]:
+        """The model's and the heads' parameters and buffers, under the names the checks report."""
+        return {**self.model.state_dict(), **{f"heads.{k}": v for k, v in self.heads.state_dict().items()}}
 
     def _last_good_hint(self) -> str:
         if self.saved_step is None:
