@@ -7,6 +7,8 @@ recipe would, and checks what the rest of condgen relies on:
 - its config model round-trips through JSON (run folders store recipes as YAML);
 - it satisfies its kind's ``typing.Protocol`` and returns the right shapes and
   dtypes (distributions with the right batch and event shapes);
+- a dataset that claims an optional protocol (``LabelledDataset``,
+  ``MetricDataset``, ``MaskedDataset``) honours it on a batch of its own data;
 - composed into a small conditional VAE with this kit's reference parts, a few
   Adam steps on tiny data lower the -ELBO.
 
@@ -30,7 +32,10 @@ from torch import nn
 from .errors import PluginError
 from .model import ConditionalVAE, compose
 from .plugins import Plugins, load_plugins
-from .protocols import BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, Prior, Split
+from .protocols import (
+    BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset, MetricDataset,
+    Prior, Split,
+)
 from .registry import Component
 from .training_step import ModelLoss, TrainingStep, forward_step
 
@@ -95,6 +100,7 @@ def check_component(
         data = _check_dataset(dataset, batch_size, fail)
         x_shape, condition_shape = tuple(dataset.x_shape), tuple(dataset.condition_shape)
         report.passed.append("splits and preview conditions have the declared shapes and dtype float32")
+        report.passed.extend(_check_dataset_extras(dataset, data[0][:batch_size], data[1][:batch_size], fail))
         under_test = None
     else:
         data = reference_data(x_shape, condition_shape, 4 * batch_size)
@@ -183,6 +189,92 @@ def _check_dataset(dataset: Any, batch_size: int, fail: _Failer) -> tuple[torch.
     if preview.dim() < 1 or tuple(preview.shape[1:]) != c_shape:
         raise fail(f"preview_conditions(3) has shape {tuple(preview.shape)}, expected (N, *{c_shape})")
     return data
+
+
+def _check_dataset_extras(dataset: Any, x: torch.Tensor, condition: torch.Tensor, fail: _Failer) -> list[str]:
+    """The optional dataset protocols it claims, checked as ``condgen sample``, ``eval`` and ``inpaint`` use them."""
+    passed = []
+    if isinstance(dataset, LabelledDataset):
+        _check_labelled(dataset, fail)
+        passed.append("conditions_for_labels gives one float32 condition per class (LabelledDataset)")
+    if isinstance(dataset, MetricDataset):
+        _check_metric(dataset, x, fail)
+        passed.append("metric_network gives class logits and 2-D features on real x (MetricDataset)")
+    if isinstance(dataset, MaskedDataset):
+        _check_masked(dataset, x, condition, fail)
+        passed.append("observed_mask, paste, condition_for and likelihood_mask agree on real data (MaskedDataset)")
+    return passed
+
+
+def _attempt(call: str, function: Any, *args: Any, fail: _Failer) -> Any:
+    """Call a dataset method; an exception becomes a violation naming the call."""
+    try:
+        return function(*args)
+    except ProtocolViolation:
+        raise
+    except Exception as error:
+        raise fail(f"{call} raised {type(error).__name__}: {error}") from None
+
+
+def _check_labelled(dataset: Any, fail: _Failer) -> None:
+    n = dataset.num_classes
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise fail(f"num_classes is {n!r}, expected a positive int")
+    call = f"conditions_for_labels(torch.arange({n}))"
+    conditions = _attempt(call, dataset.conditions_for_labels, torch.arange(n), fail=fail)
+    _expect(conditions, (n, *dataset.condition_shape), call, fail)
+
+
+@torch.no_grad()
+def _check_metric(dataset: Any, x: torch.Tensor, fail: _Failer) -> None:
+    network = _attempt("metric_network()", dataset.metric_network, fail=fail)
+    if not isinstance(network, nn.Module):
+        raise fail(f"metric_network() returned a {type(network).__name__}, expected a torch.nn.Module")
+    logits = _attempt("metric_network()(x)", network, x, fail=fail)
+    _expect(logits, (len(x), dataset.num_classes), "metric_network()(x), the class logits,", fail)
+    if not torch.equal(logits, network(x)):
+        raise fail("metric_network()(x) differs between two calls: condgen eval needs a fixed network (eval mode)")
+    if not callable(getattr(network, "features", None)):
+        raise fail("metric_network() has no features(x) method, which condgen eval's FID needs")
+    features = _attempt("metric_network().features(x)", network.features, x, fail=fail)
+    if not isinstance(features, torch.Tensor) or features.dim() != 2 or len(features) != len(x):
+        got = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
+        raise fail(f"metric_network().features(x) gave {got}, expected a tensor of shape ({len(x)}, F)")
+
+
+def _check_masked(dataset: Any, x: torch.Tensor, condition: torch.Tensor, fail: _Failer) -> None:
+    observed = _attempt("observed_mask(condition)", dataset.observed_mask, condition, fail=fail)
+    _expect_mask(observed, x, "observed_mask(condition)", fail)
+    pasted = _attempt("paste(1 - x, condition)", dataset.paste, 1 - x, condition, fail=fail)
+    _expect(pasted, tuple(x.shape), "paste(1 - x, condition)", fail)
+    expected = torch.where(observed, x, 1 - x)
+    if not torch.allclose(pasted, expected):
+        raise fail(
+            "paste(1 - x, condition) must give the revealed x where observed_mask is true and 1 - x elsewhere; "
+            f"it is off by up to {(pasted - expected).abs().max().item():.3g}"
+        )
+    call = "condition_for(x, observed_mask(condition))"
+    rebuilt = _attempt(call, dataset.condition_for, x, observed, fail=fail)
+    _expect(rebuilt, tuple(condition.shape), call, fail)
+    again = _attempt(f"observed_mask({call})", dataset.observed_mask, rebuilt, fail=fail)
+    _expect_mask(again, x, f"observed_mask({call})", fail)
+    if not torch.equal(again.expand_as(x), observed.expand_as(x)):
+        raise fail(f"observed_mask({call}) differs from observed_mask(condition): condition_for must reveal that mask")
+    scored = _attempt("likelihood_mask(condition)", dataset.likelihood_mask, condition, fail=fail)
+    if scored is not None:
+        _expect_mask(scored, x, "likelihood_mask(condition)", fail)
+
+
+def _expect_mask(mask: Any, x: torch.Tensor, what: str, fail: _Failer) -> None:
+    if not isinstance(mask, torch.Tensor) or mask.dtype != torch.bool:
+        got = f"dtype {mask.dtype}" if isinstance(mask, torch.Tensor) else f"a {type(mask).__name__}"
+        raise fail(f"{what} gave {got}, expected a bool tensor")
+    try:
+        fits = torch.broadcast_shapes(mask.shape, x.shape) == x.shape
+    except RuntimeError:
+        fits = False
+    if not fits:
+        raise fail(f"{what} has shape {tuple(mask.shape)}, expected one that broadcasts to x's {tuple(x.shape)}")
 
 
 def _expect(tensor: Any, shape: tuple[int, ...], what: str, fail: _Failer) -> None:

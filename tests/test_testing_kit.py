@@ -172,6 +172,126 @@ def test_a_violation_is_a_user_error_the_cli_would_print_without_traceback(make_
         check_component("encoder", "tensor")
 
 
+@pytest.mark.parametrize(
+    "name, claimed", [("mnist", ["LabelledDataset", "MetricDataset"]), ("inpainting", ["MaskedDataset"])]
+)
+def test_a_builtin_dataset_is_checked_against_the_optional_protocols_it_claims(
+    name: str, claimed: list[str], tiny_mnist: Path
+) -> None:
+    options = small_options(load_plugins().registry.get("dataset", name), tiny_mnist)
+    passed = check_component("dataset", name, options).passed
+    protocols = ("LabelledDataset", "MetricDataset", "MaskedDataset")
+    assert [p for p in protocols if any(p in line for line in passed)] == claimed
+
+
+DATASETS = '''
+import torch
+import torch.nn.functional as F
+
+import condgen
+
+
+class Config(condgen.ComponentConfig):
+    pass
+
+
+class Squares:
+    """Random 4x4 images; the condition is x with its bottom half zeroed, then the mask (1 = observed)."""
+
+    x_shape = (1, 4, 4)
+    condition_shape = (2, 4, 4)
+
+    def __init__(self, config, context):
+        self.x = torch.rand(64, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+        self.top = torch.zeros(1, 1, 4, 4, dtype=torch.bool)
+        self.top[..., :2, :] = True
+
+    def load(self, split):
+        return condgen.TensorSplit(self.x, self.condition_for(self.x, self.top))
+
+    def preview_conditions(self, per_row):
+        return self.condition_for(self.x[:2], self.top).repeat_interleave(per_row, 0)
+
+    def condition_for(self, x, observed):
+        observed = observed.expand(len(x), 1, 4, 4)
+        return torch.cat([torch.where(observed, x, 0.0), observed.float()], 1)
+
+    def observed_mask(self, condition):
+        return condition[:, 1:] > 0.5
+
+    def paste(self, x, condition):
+        return torch.where(self.observed_mask(condition), condition[:, :1], x)
+
+    def likelihood_mask(self, condition):
+        return ~self.observed_mask(condition)
+
+
+class KeepsX(Squares):
+    """paste ignores the condition: what the model generates loses the revealed pixels."""
+
+    def paste(self, x, condition):
+        return x
+
+
+class Labelled:
+    """Random 4x4 images of 3 classes, conditioned on the one-hot label."""
+
+    x_shape = (1, 4, 4)
+    condition_shape = (3,)
+    num_classes = 3
+
+    def __init__(self, config, context):
+        self.x = torch.rand(60, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+        self.conditions = F.one_hot(torch.arange(60) % 3, 3).float()
+
+    def load(self, split):
+        return condgen.TensorSplit(self.x, self.conditions)
+
+    def preview_conditions(self, per_row):
+        return self.conditions[:3].repeat_interleave(per_row, 0)
+
+    def conditions_for_labels(self, labels):
+        return F.one_hot(labels, 3).float()
+
+
+class FlatLabels(Labelled):
+    """conditions_for_labels forgets the one-hot encoding: one number per label."""
+
+    def conditions_for_labels(self, labels):
+        return labels.float()
+
+
+@condgen.hookimpl
+def register_components(register):
+    for name, dataset in [("squares", Squares), ("keeps_x", KeepsX), ("labelled", Labelled), ("flat", FlatLabels)]:
+        register("dataset", name, dataset, Config)
+'''
+
+
+def test_well_formed_third_party_masked_and_labelled_datasets_pass(make_distribution) -> None:
+    make_distribution("cg-datasets", "cg_datasets", DATASETS)
+    assert any("MaskedDataset" in line for line in check_component("dataset", "squares").passed)
+    assert any("LabelledDataset" in line for line in check_component("dataset", "labelled").passed)
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("keeps_x", "paste(1 - x, condition) must give the revealed x where observed_mask is true and 1 - x elsewhere"),
+        ("flat", "conditions_for_labels(torch.arange(3)) has shape (3,), expected (3, 3)"),
+    ],
+)
+def test_a_third_party_dataset_that_breaks_an_optional_protocol_it_claims_is_refused(
+    make_distribution, name: str, problem: str
+) -> None:
+    make_distribution("cg-datasets", "cg_datasets", DATASETS, version="0.2")
+    with pytest.raises(ProtocolViolation) as raised:
+        check_component("dataset", name)
+    message = str(raised.value)
+    assert f"dataset {name!r} (module cg_datasets, distribution cg-datasets 0.2) breaks the dataset protocol" in message
+    assert problem in message
+
+
 INNER_TESTS = """
 import pytest
 from condgen.testing import ProtocolViolation
