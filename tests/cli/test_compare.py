@@ -31,3 +31,20 @@ def test_compare_of_a_folder_without_metrics_is_refused(cli, tmp_path):
     code, out, err = cli("compare", tmp_path, "-o", tmp_path / "x.png")
     assert code == 2 and "metrics.jsonl" in err and "Traceback" not in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_compare_names_the_recipe_keys_whose_values_differ(two_runs, cli, tmp_path):
+    code, out, err = cli("compare", *two_runs, "-o", tmp_path / "curves.png")
+    assert code == 0, err
+    rows = {line.split("│")[1].strip(): [cell.strip() for cell in line.split("│")[2:-1]]
+            for line in out.splitlines() if line.startswith("│")}
+    assert rows["trainer.epochs"] == ["2", "3"]
+    assert "seed" not in rows and "model.encoder.name" not in rows  # the same in both runs
+
+
+def test_runs_whose_folders_share_a_name_are_told_apart_by_their_parents(tmp_path):
+    from condgen.cli.compare import run_labels
+
+    first, second, other = tmp_path / "seed1" / "run-1200", tmp_path / "seed2" / "run-1200", tmp_path / "x" / "run-1300"
+    assert run_labels((first, second)) == {first: "seed1/run-1200", second: "seed2/run-1200"}
+    assert run_labels((first, other)) == {first: "run-1200", other: "run-1300"}
