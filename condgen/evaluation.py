@@ -9,6 +9,8 @@
 - ``conditional_accuracy``: how often a fixed classifier assigns generated
   images to the class they were generated for.
 - ``frechet_distance``: FID between Gaussians fitted to two sets of features.
+- ``ignores_condition``: whether generation is blind to the condition, in
+  which case a conditional accuracy would be chance presented as a result.
 """
 
 from __future__ import annotations
@@ -94,6 +96,20 @@ def generate_for_labels(model: ConditionalVAE, dataset, per_class: int, batch_si
         for start in range(0, len(labels), batch_size)
     ]
     return torch.cat(images), labels
+
+
+@torch.no_grad()
+def ignores_condition(model: ConditionalVAE, conditions: torch.Tensor) -> bool:
+    """True when p(z|c) and p(x|z,c) come out the same for every one of ``conditions`` (two or more).
+
+    Checked at z = 0 and compared exactly, so no random numbers are drawn: the
+    seeded metrics that follow are unchanged, and a model that uses its
+    condition at all (through the conditioner, a modulator or the prior) differs.
+    """
+    z = conditions.new_zeros(len(conditions), model.latent_dim)
+    other = conditions.roll(1, 0)
+    same_prior = torch.equal(model.prior_for(conditions).log_prob(z), model.prior_for(other).log_prob(z))
+    return same_prior and torch.equal(model.likelihood(z, conditions).mean, model.likelihood(z, other).mean)
 
 
 @torch.no_grad()

@@ -31,6 +31,8 @@ def eval_command(run_path: Path, k: int, per_class: int, seed: int, batch_size: 
     console.print(result_table(run_path, result))
     if result.get("likelihood_mask"):
         console.print("Likelihoods count only the entries the dataset's likelihood mask selects (the unobserved part).")
+    if result.get("note"):
+        console.print(f"Note: {result['note']}.")
     console.print(f"Wrote {run_path / EVAL_FILE} ({result['seconds']:.0f} s)")
 
 

@@ -35,6 +35,18 @@ def test_eval_writes_every_metric_and_the_settings_that_produced_them(run, cli):
     assert "NLL, K=50" in out and "conditional accuracy" in out
 
 
+def test_an_unconditional_model_gets_no_conditional_accuracy_but_still_a_fid(tiny_recipe, cli):
+    code, out, err = cli("run", tiny_recipe, "trainer.epochs=1", "model.conditioner.name=none")
+    assert code == 0, err
+    (run,) = (tiny_recipe.parent / "runs").iterdir()
+    code, out, err = cli("eval", run, *FAST)
+    assert code == 0, err
+    result = json.loads((run / "eval.json").read_text())
+    assert result["cond_accuracy"] is None and "do not depend on the condition" in result["note"]
+    assert result["fid"] > 0  # FID is still meaningful without a condition
+    assert "do not depend on the condition" in out
+
+
 def test_eval_with_the_same_seed_repeats_exactly(run, cli):
     assert cli("eval", run, *FAST)[0] == 0
     first = json.loads((run / "eval.json").read_text())
