@@ -130,6 +130,8 @@ def check_component(
         raise
     except Exception as error:
         raise fail(f"building it failed: {type(error).__name__}: {error}") from None
+    if kind == "dataset" and isinstance(dataset, MaskedDataset):
+        model.masking = dataset  # as a recipe's model would: masked likelihood, revealed entries pasted back
     if under_test:
         report.passed.append(f"satisfies the {kind} protocol")
     x, condition = data

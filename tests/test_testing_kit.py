@@ -184,6 +184,14 @@ def test_a_builtin_dataset_is_checked_against_the_optional_protocols_it_claims(
     assert [p for p in protocols if any(p in line for line in passed)] == claimed
 
 
+def test_a_masked_dataset_is_trained_on_its_likelihood_mask_as_a_recipe_would(tiny_mnist: Path) -> None:
+    options = small_options(load_plugins().registry.get("dataset", "inpainting"), tiny_mnist)
+    masked = check_component("dataset", "inpainting", {**options, "likelihood": "unobserved"})
+    whole = check_component("dataset", "inpainting", {**options, "likelihood": "all"})
+    # one observed quadrant: scoring the other three costs fewer nats than scoring all four
+    assert masked.loss_before < 0.9 * whole.loss_before
+
+
 DATASETS = '''
 import torch
 import torch.nn.functional as F
