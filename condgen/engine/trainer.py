@@ -49,9 +49,11 @@ TERMS = tuple(f.name for f in fields(Losses))
 
 
 class Interrupted(UserError):
-    """The user pressed Ctrl-C; a checkpoint was saved."""
+    """The user pressed Ctrl-C, or the process got SIGTERM; a checkpoint was saved. Exit code 128 + the signal."""
 
-    exit_code = 130
+    def __init__(self, message: str, *, hint: str | None = None, signum: int = signal.SIGINT) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = 128 + signum
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -117,26 +119,38 @@ def rng_state(device: torch.device) -> dict[str, torch.Tensor]:
     return state
 
 
+class StopRequest:
+    """Whether (and by which signal) a stop was requested; called like a flag."""
+
+    signum: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+
 @contextmanager
-def stop_at_step_boundary() -> Iterator[Callable[[], bool]]:
-    """Turn Ctrl-C into a flag checked between steps, so a checkpoint is never taken mid-update."""
-    requested = False
+def stop_at_step_boundary(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[StopRequest]:
+    """Turn Ctrl-C (and SIGTERM, when asked) into a flag checked between steps, so a checkpoint is never taken
+    mid-update."""
+    request = StopRequest()
 
     def handler(signum, frame):
-        nonlocal requested
-        if requested:  # a second Ctrl-C: stop now
+        if request.signum is not None:  # a second signal: stop now
             raise KeyboardInterrupt
-        requested = True
+        request.signum = signum
 
+    previous: dict[int, Any] = {}
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        for signum in signals:
+            previous[signum] = signal.signal(signum, handler)
     except ValueError:  # not the main thread: leave signals alone
-        yield lambda: False
+        yield StopRequest()
         return
     try:
-        yield lambda: requested
+        yield request
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 class Trainer:
@@ -299,8 +313,13 @@ class Trainer:
         steps_per_epoch = math.ceil(n / settings.batch_size)
         every = settings.checkpoint_every_steps
         self.model.train()
+        if self.epoch and self.step_in_epoch == 0 and not self.run.sample_path(self.epoch).exists():
+            # killed between an epoch's checkpoint and its sample grid
+            self.world.together(lambda: self.write_samples(self.epoch), main_only=True)
         self.reporter.start(self.epoch, settings.epochs, steps_per_epoch, self.step_in_epoch)
-        with stop_at_step_boundary() as stop_requested:
+        # SIGTERM (a scheduler, systemd, kill) stops a one-process run like Ctrl-C; under torchrun the agent owns it.
+        signals = (signal.SIGINT, signal.SIGTERM) if self.world.size == 1 else (signal.SIGINT,)
+        with stop_at_step_boundary(signals) as stop_requested:
             while self.epoch < settings.epochs:
                 order = epoch_order(self.recipe.seed, self.epoch, n)
                 started = time.perf_counter()
@@ -323,9 +342,12 @@ class Trainer:
                         started = time.perf_counter()
                         self.save()
                         if stop():
+                            by = " by SIGTERM" if stop_requested.signum == signal.SIGTERM else ""
                             raise self.world.mark_agreed(Interrupted(
-                                f"Interrupted at epoch {self.epoch + 1}, step {self.step_in_epoch}; checkpoint saved.",
+                                f"Interrupted{by} at epoch {self.epoch + 1}, step {self.step_in_epoch}; "
+                                "checkpoint saved.",
                                 hint=f"Resume with: condgen run --resume {self.run.path}{self._nproc_option()}",
+                                signum=stop_requested.signum or signal.SIGINT,
                             ))
                 self.totals.seconds += time.perf_counter() - started
                 self.end_epoch()
@@ -451,7 +473,6 @@ class Trainer:
     def end_epoch(self) -> None:
         train = self.totals.means()
         test = self.test_elbo()
-        self.world.together(lambda: self.write_samples(self.epoch + 1), main_only=True)
         row = {
             "epoch": self.epoch + 1,
             "step": self.global_step,
@@ -468,8 +489,9 @@ class Trainer:
         self.epoch += 1
         self.step_in_epoch = 0
         self.totals = EpochTotals()
-        self.save()
+        self.save()  # first: nothing after it (the metrics, the sample grid) can lose the epoch
         self.world.together(lambda: self.run.write_metrics(self.history), main_only=True)
+        self.world.together(lambda: self.write_samples(self.epoch), main_only=True)
         self.reporter.epoch_done(row)
 
     def write_samples(self, epoch: int) -> None:
@@ -478,6 +500,9 @@ class Trainer:
         per_row = self.recipe.trainer.samples_per_row
         conditions = self.dataset.preview_conditions(per_row).to(self.device)
         self.model.eval()
-        images = self.model.sample(conditions).cpu()
+        # Drawn after the checkpoint, on a fork of the RNG: training draws the same numbers with or without
+        # the grid, and a resume that redraws a missing grid draws the same one.
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            images = self.model.sample(conditions).cpu()
         self.model.train()
         save_grid(images, self.run.sample_path(epoch), per_row)
