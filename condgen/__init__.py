@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .blocks import BlockKind, ComponentBlock
 from .data import TensorSplit, resolve_data_root
+from .fields import Seed, UsablePath, Width
 from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
 from .hookspecs import hookimpl
 from .protocols import (
@@ -52,10 +53,13 @@ __all__ = [
     "PluginError",
     "Prior",
     "RecipeError",
+    "Seed",
     "Split",
     "TensorSplit",
     "TrainingStep",
+    "UsablePath",
     "UserError",
+    "Width",
     "__version__",
     "hookimpl",
     "make_optimizer",

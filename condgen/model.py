@@ -17,7 +17,8 @@ from torch import distributions as D
 from torch import nn
 
 from .errors import NumericalError, PluginError
-from .protocols import BuildContext, MaskedDataset, Modulation
+from .memory import check_fits
+from .protocols import BuildContext, MaskedDataset, Modulation, check_built
 from .recipe import ResolvedRecipe
 
 
@@ -214,17 +215,28 @@ def compose(build: Builder, x_shape: tuple[int, ...], condition_shape: tuple[int
 
 
 def build_model(resolved: ResolvedRecipe) -> Composed:
-    """Build the recipe's dataset description, then the model for its shapes."""
+    """Build the recipe's dataset description, then the model for its shapes (once it is known to fit)."""
+    dataset = _build_part(resolved, ("data",), BuildContext(recipe_dir=resolved.base_dir))
+
+    def labelled() -> list[tuple[str, nn.Module]]:
+        model, heads = _networks(resolved, dataset)
+        return [*model.named_children(), *((f"head {name}", head) for name, head in heads.items())]
+
+    check_fits(labelled)
+    model, heads = _networks(resolved, dataset)
+    model.masking = dataset if isinstance(dataset, MaskedDataset) else None
+    return Composed(model, dataset, heads)
+
+
+def _networks(resolved: ResolvedRecipe, dataset: Any) -> tuple[ConditionalVAE, nn.ModuleDict]:
     base = resolved.base_dir
-    dataset = resolved.part("data").build(BuildContext(recipe_dir=base))
     model = compose(
-        lambda role, context: resolved.part("model", role).build(context),
+        lambda role, context: _build_part(resolved, ("model", role), context),
         dataset.x_shape,
         dataset.condition_shape,
         base,
     )
     model.origins = {role: _origin(resolved.part("model", role)) for role in ("encoder", "decoder", "prior")}
-    model.masking = dataset if isinstance(dataset, MaskedDataset) else None
     context = BuildContext(
         x_shape=tuple(dataset.x_shape),
         condition_shape=tuple(dataset.condition_shape),
@@ -232,9 +244,17 @@ def build_model(resolved: ResolvedRecipe) -> Composed:
         recipe_dir=base,
     )
     heads = nn.ModuleDict(
-        {name: resolved.part("model", "heads", name).build(context) for name in resolved.recipe.model.heads}
+        {name: _build_part(resolved, ("model", "heads", name), context) for name in resolved.recipe.model.heads}
     )
-    return Composed(model, dataset, heads)
+    return model, heads
+
+
+def _build_part(resolved: ResolvedRecipe, path: tuple[str, ...], context: BuildContext) -> Any:
+    """Build one part and check that it is what its kind must be, naming its plugin if not."""
+    part = resolved.part(*path)
+    built = part.build(context)
+    check_built(part.kind, built, part.component.label)
+    return built
 
 
 def _origin(part: Any) -> str:

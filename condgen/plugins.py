@@ -34,6 +34,11 @@ TRACE_HOOKS_ENV = "CONDGEN_TRACE_HOOKS"
 BUILTIN_DISTRIBUTION = "condgen"
 
 
+#: what a plugin's import or hook may raise without stopping condgen: anything but Ctrl-C, ``sys.exit()``
+#: included (a plugin must not be able to end ``condgen plugins`` or ``run`` with exit 0 and no output)
+PLUGIN_FAILURES = (Exception, SystemExit, GeneratorExit)
+
+
 @dataclass
 class BrokenPlugin:
     module: str
@@ -57,7 +62,7 @@ class Plugins:
         name = source.module
         try:
             self.manager.register(module, name=name)
-        except Exception as error:  # pluggy validates hook names and signatures
+        except PLUGIN_FAILURES as error:  # pluggy validates hook names and signatures
             self.broken.append(BrokenPlugin(name, source.distribution, _describe(error)))
             return
         others = [p for p in self.manager.get_plugins() if p is not module]
@@ -70,7 +75,7 @@ class Plugins:
 
         try:
             caller(register=register)
-        except Exception as error:
+        except PLUGIN_FAILURES as error:
             self.manager.unregister(module)
             self.broken.append(BrokenPlugin(name, source.distribution, _describe(error)))
             return
@@ -132,12 +137,23 @@ def load_plugins(extra: Iterable[str] = (), base_dir: Path | None = None) -> Plu
         seen.add(entry_point.value)
         try:
             module = entry_point.load()
-        except Exception as error:
+        except PLUGIN_FAILURES as error:
             plugins.broken.append(BrokenPlugin(entry_point.value, dist_name, _describe(error)))
             continue
         plugins.load_module(module, PluginSource(entry_point.value, dist_name, dist_version))
     plugins.load_extra(extra, base_dir)
     return plugins
+
+
+def installed_plugin_modules() -> set[str]:
+    """Modules of the ``condgen`` entry points: code the user installed, as opposed to code a recipe names."""
+    return {entry_point.value.partition(":")[0] for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def local_plugins(specs: Iterable[str]) -> list[str]:
+    """The entries of a recipe's ``plugins:`` that are not installed plugins (``.py`` files, modules on sys.path)."""
+    installed = installed_plugin_modules()
+    return [spec for spec in specs if spec not in installed]
 
 
 _MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
@@ -165,7 +181,7 @@ def import_local_plugin(spec: str, base_dir: Path | None) -> ModuleType:
         sys.modules[module_name] = module
         try:
             module_spec.loader.exec_module(module)
-        except Exception as error:
+        except PLUGIN_FAILURES as error:
             del sys.modules[module_name]
             raise PluginError(f"Plugin file {str(path)!r} failed to import: {type(error).__name__}: {error}") from None
         return module
@@ -180,5 +196,5 @@ def import_local_plugin(spec: str, base_dir: Path | None) -> ModuleType:
             f"Plugin module {spec!r} named in the recipe cannot be imported: {error}.",
             hint="Install it, or give a path to a .py file relative to the recipe.",
         ) from None
-    except Exception as error:
+    except PLUGIN_FAILURES as error:
         raise PluginError(f"Plugin module {spec!r} named in the recipe failed to import: {_describe(error)}") from None

@@ -215,3 +215,35 @@ class Head(Protocol):
     def head_losses(self, step: "TrainingStep") -> dict[str, torch.Tensor]: ...
 
     def model_losses(self, step: "TrainingStep") -> list["ModelLoss"]: ...
+
+
+#: what each kind's factory must return
+KIND_PROTOCOLS: dict[str, type] = {
+    "dataset": Dataset,
+    "conditioner": Conditioner,
+    "encoder": Encoder,
+    "decoder": Decoder,
+    "prior": Prior,
+    "head": Head,
+}
+
+
+def check_built(kind: str, built: Any, label: str) -> None:
+    """Refuse what a factory returned unless it has its kind's members (networks must be ``nn.Module`` objects too)."""
+    from .errors import PluginError
+
+    protocol = KIND_PROTOCOLS[kind]
+    network = kind != "dataset"
+    if not isinstance(built, protocol) or (network and not isinstance(built, nn.Module)):
+        needs = f"a torch.nn.Module with the members of condgen.{protocol.__name__}" if network else (
+            f"an object with the members of condgen.{protocol.__name__}"
+        )
+        raise PluginError(
+            f"{label}: its factory returned {type(built).__name__} ({_short(built)}), not {needs}.",
+            hint="This is a bug in that plugin; condgen new-plugin shows the members each kind needs.",
+        )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 50 else text[:47] + "..."

@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict
 
-from .errors import PluginError
+from . import origins
+from .errors import PluginError, UserError
 
 KINDS: tuple[str, ...] = ("dataset", "conditioner", "encoder", "decoder", "prior", "head")
 
@@ -42,8 +43,23 @@ class Component:
     config: type[BaseModel]
     source: PluginSource
 
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.name!r} from plugin {self.source.module}"
+
     def build(self, config: BaseModel, context: Any) -> Any:
-        return self.factory(config, context)
+        """The factory's object, recorded as this component's; a failure that is not the user's names it."""
+        try:
+            built = self.factory(config, context)
+        except UserError:
+            raise
+        except Exception as error:
+            raise PluginError(
+                f"{self.label}: building it raised {type(error).__name__}: {error}",
+                hint="This is a bug in that plugin: run with --debug for the traceback, and tell its authors.",
+            ) from error
+        origins.record(built, self.label)
+        return built
 
 
 class Registry:

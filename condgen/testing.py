@@ -33,20 +33,13 @@ from .errors import PluginError
 from .model import ConditionalVAE, compose
 from .plugins import Plugins, load_plugins
 from .protocols import (
-    BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset, MetricDataset,
+    KIND_PROTOCOLS, BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset, MetricDataset,
     Prior, Split,
 )
 from .registry import Component
 from .training_step import ModelLoss, TrainingStep, forward_step
 
-PROTOCOLS = {
-    "dataset": Dataset,
-    "conditioner": Conditioner,
-    "encoder": Encoder,
-    "decoder": Decoder,
-    "prior": Prior,
-    "head": Head,
-}
+PROTOCOLS = KIND_PROTOCOLS
 MODEL_ROLES = ("conditioner", "encoder", "decoder", "prior")
 
 

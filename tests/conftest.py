@@ -170,3 +170,27 @@ def cli(capsys: pytest.CaptureFixture):
         return code, out, err
 
     return invoke
+
+
+@pytest.fixture(scope="session")
+def trained_run(tmp_path_factory) -> Path:
+    """A finished two-epoch run of the tiny recipe, made once; tests that change it work on ``run_copy``."""
+    from condgen.engine.progress import SilentReporter
+    from condgen.engine.session import start_run
+    from condgen.recipe import load_recipe
+
+    base = tmp_path_factory.mktemp("trained_run")
+    recipe = base / "tiny.yaml"
+    recipe.write_text(TINY_RECIPE.format(root=write_mnist_root(base / "data"), out=base / "runs"))
+    run, _ = start_run(load_recipe(recipe, ["trainer.threads=1"]), SilentReporter())
+    return run.path
+
+
+@pytest.fixture
+def run_copy(trained_run: Path, tmp_path: Path) -> Path:
+    """A private copy of ``trained_run``."""
+    import shutil
+
+    copy = tmp_path / trained_run.name
+    shutil.copytree(trained_run, copy)
+    return copy

@@ -100,6 +100,48 @@ def register_components(register):
     register("decoder", "pixelwise", PixelwiseDecoder, condgen.ComponentConfig)
 """
 
+EXITS_ON_IMPORT = """
+import sys
+sys.exit(0)  # would end condgen with exit 0 and no output
+"""
+
+EXITS_IN_HOOK = """
+import sys
+import condgen
+
+@condgen.hookimpl
+def register_components(register):
+    sys.exit(0)
+"""
+
+GARBAGE = """
+import math
+from torch import distributions as D, nn
+import condgen
+
+class Config(condgen.ComponentConfig):
+    pass
+
+class Raises(nn.Module):
+    latent_dim = 2
+    def __init__(self, config, context):
+        super().__init__()
+        self.net = nn.Linear(math.prod(context.input_shape), 4)
+    def forward(self, joined, condition=None):
+        raise RuntimeError("boom in forward")
+
+def fails_to_build(config, context):
+    raise ValueError("cannot build")
+
+@condgen.hookimpl
+def register_components(register):
+    register("encoder", "returns_int", lambda config, context: 3, Config)
+    register("encoder", "returns_none", lambda config, context: None, Config)
+    register("encoder", "returns_object", lambda config, context: object(), Config)
+    register("encoder", "fails_to_build", fails_to_build, Config)
+    register("encoder", "raises", Raises, Config)
+"""
+
 BUILTINS = [
     ("dataset", "mnist", "condgen_mnist"),
     ("conditioner", "concat", "condgen_concat"),
@@ -139,8 +181,11 @@ def with_block(recipe, path: tuple[str, ...], block: dict):
         (SYNTAX_ERROR, "SyntaxError"),
         (RAISES_IN_HOOK, "RuntimeError: could not find its weights file"),
         (WRONG_HOOK_SIGNATURE, "registry"),
+        (EXITS_ON_IMPORT, "SystemExit: 0"),
+        (EXITS_IN_HOOK, "SystemExit: 0"),
     ],
-    ids=["missing-dependency", "syntax-error", "raises-in-hook", "wrong-hook-signature"],
+    ids=["missing-dependency", "syntax-error", "raises-in-hook", "wrong-hook-signature", "exit-on-import",
+         "exit-in-hook"],
 )
 def test_a_plugin_that_fails_to_load_is_named_and_everything_else_still_works(
     make_distribution, cli, tiny_recipe, source, reason
@@ -153,8 +198,42 @@ def test_a_plugin_that_fails_to_load_is_named_and_everything_else_still_works(
     line = row(out, "broken plugin", "condgen_broken", "condgen-broken")
     assert reason in line
 
+    code, out, err = cli("validate", tiny_recipe)
+    assert code == 0 and "is valid" in out, err
     code, out, err = cli("run", tiny_recipe, "trainer.epochs=1", "trainer.threads=1")
     assert code == 0, err
+    assert list((tiny_recipe.parent / "runs").glob("*/checkpoints/last.pt"))  # it really trained
+
+
+@pytest.mark.parametrize(
+    "name, problem",
+    [
+        ("returns_int", "its factory returned int (3)"),
+        ("returns_none", "its factory returned NoneType"),
+        ("returns_object", "its factory returned object"),
+        ("fails_to_build", "building it raised ValueError: cannot build"),
+    ],
+)
+def test_a_factory_that_returns_the_wrong_thing_is_named_with_its_plugin(
+    make_distribution, cli, tiny_recipe, name, problem
+):
+    make_distribution("cg-garbage", "cg_garbage", GARBAGE)
+    code, _, err = cli("run", tiny_recipe, f"model.encoder={{name: {name}}}", "trainer.epochs=1")
+    assert code == 2, err
+    assert f"encoder '{name}' from plugin cg_garbage: {problem}" in " ".join(err.split())
+    assert "Traceback" not in err
+    assert not (tiny_recipe.parent / "runs").exists()  # refused before the run folder was made
+
+
+def test_a_forward_that_raises_names_the_component_and_debug_shows_the_traceback(make_distribution, cli, tiny_recipe):
+    make_distribution("cg-garbage", "cg_garbage", GARBAGE)
+    args = ("run", tiny_recipe, "model.encoder={name: raises}", "trainer.epochs=1")
+    code, _, err = cli(*args)
+    assert code == 2, err
+    assert "encoder 'raises' from plugin cg_garbage: RuntimeError: boom in forward" in " ".join(err.split())
+    assert "Traceback" not in err
+    code, _, err = cli("--debug", *args)
+    assert code == 2 and "Traceback" in err and "boom in forward" in err
 
 
 def test_a_name_only_a_broken_plugin_would_provide_points_at_it(make_distribution, cli, tiny_recipe):

@@ -115,8 +115,10 @@ def test_recipe_plugins_list_loads_a_py_file_relative_to_the_recipe(tmp_path, ti
     run = only_run(tiny_recipe.parent / "runs")
     assert "prior.loc.weight" in torch.load(run / "checkpoints" / "last.pt", weights_only=True)["model"]
 
-    # The run folder's recipe names the plugin so that it still loads from there.
+    # The run folder's recipe names the plugin so that it still loads from there, once the user allows it.
     code, out, err = cli("sample", run, "--label", "3", "-n", "4", "-o", tmp_path / "three.png")
+    assert code == 2 and "my_prior.py" in err and "--allow-plugins" in err
+    code, out, err = cli("sample", run, "--label", "3", "-n", "4", "-o", tmp_path / "three.png", "--allow-plugins")
     assert code == 0, err
     assert (tmp_path / "three.png").is_file()
 

@@ -1,31 +1,71 @@
 """The ``condgen`` command: one module per subcommand, no model math here.
 
 Errors of our own (:class:`condgen.UserError`) become one rich paragraph on
-stderr and their exit code (2, or 130 for Ctrl-C); anything else is a bug and
+stderr and their exit code (2, or 130 for Ctrl-C, 143 for SIGTERM). An error
+raised inside a plugin's component is named after that component and its
+plugin (exit 2); ``--debug`` adds the traceback. Anything else is a bug and
 keeps its traceback.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from ..errors import UserError
+from ..fields import MAX_SEED, path_problem
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 console = Console(highlight=False, soft_wrap=True)
 
 
+_debug = {"on": False}
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="condgen")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback behind an error.")
+def cli(debug: bool) -> None:
     """Compose and train conditional generative models from plugins."""
+    _debug["on"] = debug
+
+
+class UsablePath(click.Path):
+    """A path the filesystem can hold (no NUL byte, no over-long name): exit 2 with a message otherwise."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        problem = path_problem(value) if isinstance(value, (str, Path)) else None
+        if problem is not None:
+            self.fail(f"{str(value)[:60]!r} is not a usable path: {problem}.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+PATH = UsablePath(path_type=Path)
+SEED = click.IntRange(0, MAX_SEED)
+allow_plugins_option = click.option(
+    "--allow-plugins",
+    is_flag=True,
+    help="Import the plugin modules the run folder's recipe names: their code runs, so only for run folders you trust.",
+)
+
+
+def announce_local_plugins(specs: list[str]) -> None:
+    """One line per plugin module a recipe made condgen import (a recipe with ``plugins:`` is code)."""
+    from ..plugins import local_plugins
+
+    for spec in local_plugins(specs):
+        err_console.print(f"Imported plugin module {escape(spec)} named in the recipe's plugins: (its code ran).")
 
 
 def report(error: UserError) -> None:
+    if _debug["on"] and (error.__cause__ is not None or error.__context__ is not None):
+        traceback.print_exception(error, file=sys.stderr)
     err_console.print(f"[bold red]Error:[/] {escape(error.message)}")
     if error.hint:
         err_console.print(escape(error.hint))
@@ -51,6 +91,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.exceptions.Exit as done:
         return done.exit_code
+    except Exception as error:
+        from ..origins import blame
+
+        blamed = blame(error)
+        if blamed is None:
+            raise
+        report(blamed)
+        return blamed.exit_code
     return code if isinstance(code, int) else 0
 
 

@@ -15,7 +15,7 @@ import yaml
 from rich.table import Table
 
 from ..errors import UserError
-from . import cli, console
+from . import PATH, cli, console
 
 MAX_DIFFERENCES = 12
 ROWS = (
@@ -28,8 +28,8 @@ ROWS = (
 
 
 @cli.command("compare")
-@click.argument("runs", metavar="RUN...", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("compare.png"), show_default=True,
+@click.argument("runs", metavar="RUN...", nargs=-1, required=True, type=PATH)
+@click.option("-o", "--output", type=PATH, default=Path("compare.png"), show_default=True,
               help="PNG of the training curves.")
 def compare_command(runs: tuple[Path, ...], output: Path) -> None:
     """Compare runs' eval.json side by side and plot their metrics.jsonl curves."""

@@ -7,27 +7,32 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from . import cli, console, err_console
+from . import PATH, SEED, allow_plugins_option, cli, console, err_console
 
 
 @cli.command("eval")
-@click.argument("run_path", metavar="RUN", type=click.Path(path_type=Path))
+@click.argument("run_path", metavar="RUN", type=PATH)
 @click.option("--k", "k", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="Importance samples per test image for the NLL; cost grows linearly with K.")
 @click.option("--per-class", type=click.IntRange(1, 100_000), default=1000, show_default=True,
               help="Generated images per class for conditional accuracy and FID.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--particles", type=click.IntRange(1, 10_000), default=10, show_default=True,
               help="Posterior samples per test image for the averaged -ELBO.")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="Test images per batch (the NLL evaluates batch-size x K decoder rows in chunks).")
-def eval_command(run_path: Path, k: int, per_class: int, seed: int, batch_size: int, particles: int) -> None:
+@allow_plugins_option
+def eval_command(
+    run_path: Path, k: int, per_class: int, seed: int, batch_size: int, particles: int, allow_plugins: bool
+) -> None:
     """Evaluate the last checkpoint of RUN; writes RUN/eval.json."""
     from ..engine.evaluate_run import EVAL_FILE, EvalSettings, evaluate_run
 
     settings = EvalSettings(k=k, per_class=per_class, seed=seed, batch_size=batch_size, particles=particles)
     with err_console.status("evaluating") as status:
-        result = evaluate_run(run_path, settings, progress=lambda what: status.update(f"evaluating: {what}"))
+        result = evaluate_run(
+            run_path, settings, progress=lambda what: status.update(f"evaluating: {what}"), allow_plugins=allow_plugins
+        )
     console.print(result_table(run_path, result))
     if result.get("likelihood_mask"):
         console.print("Likelihoods count only the entries the dataset's likelihood mask selects (the unobserved part).")

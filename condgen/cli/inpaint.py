@@ -7,24 +7,25 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from . import cli, console
+from . import PATH, SEED, allow_plugins_option, cli, console
 
 
 @cli.command()
-@click.argument("run_path", metavar="RUN", type=click.Path(path_type=Path))
+@click.argument("run_path", metavar="RUN", type=PATH)
 @click.option("--count", type=click.IntRange(1, 1000), default=10, show_default=True,
               help="Test images to inpaint (one column each).")
 @click.option("--samples", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Completions drawn per image (one row each).")
-@click.option("--baseline", type=click.Path(path_type=Path), help="A second run whose prediction gets its own row.")
-@click.option("--image", type=click.Path(path_type=Path),
+@click.option("--baseline", type=PATH, help="A second run whose prediction gets its own row.")
+@click.option("--image", type=PATH,
               help="Inpaint your own PNG (the run's image size) instead of test images; needs --mask.")
-@click.option("--mask", type=click.Path(path_type=Path),
+@click.option("--mask", type=PATH,
               help="PNG of the same size: white pixels are filled in, black ones are kept.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="PNG to write [default: RUN/samples/...].")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("-o", "--output", type=PATH, help="PNG to write [default: RUN/samples/...].")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@allow_plugins_option
 def inpaint(run_path: Path, count: int, samples: int, baseline: Path | None, image: Path | None,
-            mask: Path | None, output: Path | None, seed: int) -> None:
+            mask: Path | None, output: Path | None, seed: int, allow_plugins: bool) -> None:
     """Fill in the unobserved pixels of test images (or your own) with the last checkpoint of RUN.
 
     Rows: the input (unobserved pixels grey), the truth, the baseline's prediction
@@ -37,9 +38,9 @@ def inpaint(run_path: Path, count: int, samples: int, baseline: Path | None, ima
         raise UserError("Give --image and --mask together: the mask says which pixels of the image to keep.")
     if output is not None and output.parent and not output.parent.exists():
         raise UserError(f"The folder for {str(output)!r} does not exist.")
-    loaded = load_run(run_path)
+    loaded = load_run(run_path, allow_plugins=allow_plugins)
     dataset = masked_dataset(loaded)
-    other = None if baseline is None else load_run(baseline)
+    other = None if baseline is None else load_run(baseline, allow_plugins=allow_plugins)
     examples = test_examples(dataset, count, seed) if image is None else user_example(dataset, image, mask)
     rows = figure_rows(loaded, examples, samples, seed, other)
     if output is None:

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from ..registry import KINDS
-from . import cli, console
+from . import PATH, cli, console
 
 
 @cli.command("new-plugin")
@@ -19,7 +19,7 @@ from . import cli, console
 @click.option(
     "--directory",
     "-d",
-    type=click.Path(path_type=Path),
+    type=PATH,
     default=Path("."),
     show_default=True,
     help="Where to create the package folder condgen-NAME.",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import UserError
-from . import cli, console, report
+from . import PATH, allow_plugins_option, announce_local_plugins, cli, console, report
 
 if TYPE_CHECKING:
     from ..engine.distributed import World
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 @cli.command(context_settings={"ignore_unknown_options": False})
 @click.argument("args", nargs=-1)
-@click.option("--resume", "resume", type=click.Path(path_type=Path), help="Continue the run in this folder.")
+@click.option("--resume", "resume", type=PATH, help="Continue the run in this folder.")
 @click.option("--force", is_flag=True, help="With --resume: continue even if the recipe changed.")
 @click.option(
     "--nproc",
@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     default=None,
     help="Train data-parallel on N processes on this machine (starts torchrun; see docs/distributed.md).",
 )
-def run(args: tuple[str, ...], resume: Path | None, force: bool, nproc: int | None) -> None:
+@allow_plugins_option
+def run(args: tuple[str, ...], resume: Path | None, force: bool, nproc: int | None, allow_plugins: bool) -> None:
     """Train the model a RECIPE describes; KEY=VALUE pairs override the recipe."""
     from ..engine.distributed import join
 
@@ -38,19 +39,20 @@ def run(args: tuple[str, ...], resume: Path | None, force: bool, nproc: int | No
 
         check_nproc(nproc)
         if nproc > 1:
-            preflight(nproc, recipe_path, overrides, resume)
+            preflight(nproc, recipe_path, overrides, resume, allow_plugins)
             forwarded = list(args) + (["--resume", str(resume)] if resume is not None else [])
-            code = launch(nproc, forwarded + (["--force"] if force else []))
+            flags = (["--force"] if force else []) + (["--allow-plugins"] if allow_plugins else [])
+            code = launch(nproc, forwarded + flags)
             if code:
                 raise click.exceptions.Exit(code)
             return
     world = join()
     if world.size == 1:
-        train(world, recipe_path, overrides, resume, force)
+        train(world, recipe_path, overrides, resume, force, allow_plugins)
         return
     code = 0
     try:
-        train(world, recipe_path, overrides, resume, force)
+        train(world, recipe_path, overrides, resume, force, allow_plugins)
     except UserError as error:
         # An agreed error is on every rank: rank 0 reports it, and the others wait until it has (torchrun
         # stops the remaining workers as soon as one exits). A rank that failed alone reports its own.
@@ -64,7 +66,9 @@ def run(args: tuple[str, ...], resume: Path | None, force: bool, nproc: int | No
     world.exit(code)
 
 
-def train(world: World, recipe_path: Path | None, overrides: list[str], resume: Path | None, force: bool) -> None:
+def train(
+    world: World, recipe_path: Path | None, overrides: list[str], resume: Path | None, force: bool, allow_plugins: bool
+) -> None:
     from ..engine.progress import RichReporter, SilentReporter
     from ..engine.session import resume_run, start_run
     from ..recipe import load_recipe
@@ -72,11 +76,13 @@ def train(world: World, recipe_path: Path | None, overrides: list[str], resume: 
     reporter = RichReporter(console) if world.is_main else SilentReporter()
     if resume is not None:
         run_dir, history = resume_run(
-            resume, reporter, recipe_path=recipe_path, overrides=overrides, force=force, world=world
+            resume, reporter, recipe_path=recipe_path, overrides=overrides, force=force, world=world,
+            allow_plugins=allow_plugins, announce=announce_local_plugins if world.is_main else None,
         )
     else:
         resolved = world.together(lambda: load_recipe(recipe_path, overrides))
         if world.is_main:
+            announce_local_plugins(resolved.recipe.plugins)
             on = f" on {world.size} processes" if world.size > 1 else ""
             console.print(f"Training [bold]{resolved.recipe.name}[/] for {resolved.recipe.trainer.epochs} epochs{on}")
         run_dir, history = start_run(resolved, reporter, world)
@@ -88,15 +94,20 @@ def train(world: World, recipe_path: Path | None, overrides: list[str], resume: 
     console.print(f"Run folder: {run_dir.path}")
 
 
-def preflight(nproc: int, recipe_path: Path | None, overrides: list[str], resume: Path | None) -> None:
+def preflight(
+    nproc: int, recipe_path: Path | None, overrides: list[str], resume: Path | None, allow_plugins: bool
+) -> None:
     """What can be checked before starting N processes, so a plain mistake costs no launch (the ranks check again)."""
     from ..engine.distributed import World
-    from ..engine.run_dir import open_run_dir
+    from ..engine.open_run import check_run
     from ..engine.session import check_output_dir
     from ..recipe import load_recipe
 
     if resume is not None:
-        resolved = load_recipe(recipe_path or open_run_dir(resume).recipe, overrides)
+        checked = check_run(resume)
+        if recipe_path is None:
+            checked.allow_plugins(allow_plugins)
+        resolved = load_recipe(recipe_path or checked.run.recipe, overrides)
     else:
         resolved = load_recipe(recipe_path, overrides)
         check_output_dir(resolved.recipe.output.dir)

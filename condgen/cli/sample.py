@@ -9,22 +9,26 @@ import click
 import torch
 
 from ..errors import UserError
-from . import cli, console
+from . import PATH, SEED, allow_plugins_option, cli, console
 
 
 @cli.command()
-@click.argument("run_path", metavar="RUN", type=click.Path(path_type=Path))
-@click.option("--label", type=int, multiple=True, help="Class label to condition on (repeatable).")
+@click.argument("run_path", metavar="RUN", type=PATH)
+@click.option("--label", type=click.IntRange(-(2**31), 2**31 - 1), multiple=True,
+              help="Class label to condition on (repeatable).")
 @click.option("-n", "count", type=click.IntRange(1, 10_000), default=64, show_default=True, help="Images per label.")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="PNG to write [default: RUN/samples/...].")
-@click.option("--seed", type=int, default=0, show_default=True)
-def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | None, seed: int) -> None:
+@click.option("-o", "--output", type=PATH, help="PNG to write [default: RUN/samples/...].")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@allow_plugins_option
+def sample(
+    run_path: Path, label: tuple[int, ...], count: int, output: Path | None, seed: int, allow_plugins: bool
+) -> None:
     """Generate images from the last checkpoint of RUN."""
     from ..engine.images import save_grid
     from ..engine.loaded_run import load_run
     from ..protocols import LabelledDataset
 
-    loaded = load_run(run_path)
+    loaded = load_run(run_path, allow_plugins=allow_plugins)
     run, model, dataset = loaded.run, loaded.model, loaded.dataset
     if label:
         if not isinstance(dataset, LabelledDataset):

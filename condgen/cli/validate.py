@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import cli, console
+from . import announce_local_plugins, cli, console
 from .run import split_args
 
 
@@ -17,6 +17,7 @@ def validate(args: tuple[str, ...], show: bool) -> None:
 
     recipe_path, overrides = split_args(args, recipe_required=True)
     resolved = load_recipe(recipe_path, overrides)
+    announce_local_plugins(resolved.recipe.plugins)
     console.print(f"[green]{recipe_path} is valid.[/]")
     if show:
         console.print(resolved.to_yaml(), markup=False)

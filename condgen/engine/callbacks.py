@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from ..evaluation import device_of
@@ -26,19 +27,28 @@ class Callback:
 
 
 class SampleGrid(Callback):
-    """A grid of samples each epoch: one row per preview condition of the dataset."""
+    """A grid of samples for each saved epoch: one row per preview condition of the dataset.
+
+    Drawn after the epoch's checkpoint, on a fork of the RNG: training draws the same numbers with or
+    without the grid, and a resume that redraws a missing grid draws the same one.
+    """
 
     def __init__(self, model: nn.Module, dataset: Any, run: RunDir, per_row: int) -> None:
         self.model, self.dataset, self.run, self.per_row = model, dataset, run, per_row
 
-    def epoch_end(self, epoch: int, row: dict[str, Any]) -> None:
+    def saved(self, history: list[dict[str, Any]]) -> None:
         from .images import save_grid
 
-        conditions = self.dataset.preview_conditions(self.per_row).to(device_of(self.model))
+        path = self.run.sample_path(len(history))
+        if not history or path.exists():
+            return
+        device = device_of(self.model)
+        conditions = self.dataset.preview_conditions(self.per_row).to(device)
         self.model.eval()
-        images = self.model.sample(conditions).cpu()
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            images = self.model.sample(conditions).cpu()
         self.model.train()
-        save_grid(images, self.run.sample_path(epoch), self.per_row)
+        save_grid(images, path, self.per_row)
 
 
 class MetricsFile(Callback):

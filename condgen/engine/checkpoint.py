@@ -12,6 +12,7 @@ import hashlib
 import io
 import pickle
 import re
+import reprlib
 import warnings
 import zipfile
 from pathlib import Path
@@ -38,13 +39,21 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint checked before any of it is used: readable, plain data only, its checksum, its shape."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"No checkpoint at {str(path)!r}.")
     try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise CheckpointError(
+            f"Checkpoint {str(path)!r} cannot be read: {error.strerror or error}.",
+            hint="Check its permissions (and the disk); the file itself may be intact.",
+        ) from None
+    try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's notes on pickle protocols are not the user's business
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         raise _unpickling_error(path, error) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError, IndexError) as error:
@@ -54,12 +63,20 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{str(path)!r} is not a condgen checkpoint (format {FORMAT}).")
+    check_plain(path, state)  # before the checksum, which walks the nesting recursively
     recorded = state.get(CHECKSUM_KEY)
-    if recorded is not None and recorded != content_digest(state):
+    if recorded is None:
+        raise CheckpointError(
+            f"Checkpoint {str(path)!r} has no checksum: condgen writes one into every checkpoint, so this file "
+            "was made or altered elsewhere.",
+            hint="Only use checkpoints written by condgen, from a source you trust.",
+        )
+    if recorded != content_digest(state):
         raise CheckpointError(
             f"Checkpoint {str(path)!r} is corrupted: its contents do not match the checksum written with it.",
             hint="Restore it from a copy, or start the run again.",
         )
+    check_fields(path, state)
     return state
 
 
@@ -87,6 +104,102 @@ def _feed(digest, value: Any) -> None:
             _feed(digest, item)
     else:
         digest.update(f"{value!r}|".encode())
+
+
+#: deeper than any checkpoint condgen writes (optimizer state: dict > dict > dict > tensor)
+MAX_DEPTH = 32
+_SCALARS = (str, int, float, bool, type(None), torch.Tensor)
+
+
+def check_plain(path: Path, state: Any) -> None:
+    """Plain containers of tensors and scalars, nested at most MAX_DEPTH deep (walked without recursion)."""
+    pending = [(state, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            raise _malformed(path, f"it nests containers more than {MAX_DEPTH} deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, (str, int)):
+                    raise _malformed(path, f"it has a mapping key of type {type(key).__name__}")
+                pending.append((item, depth + 1))
+        elif isinstance(value, (list, tuple)):
+            pending.extend((item, depth + 1) for item in value)
+        elif not isinstance(value, _SCALARS):
+            raise _malformed(path, f"it holds a value of type {type(value).__name__}")
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _tensors(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items())
+
+
+def _metric_rows(value: Any) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(row, dict) and _is_count(row.get("epoch")) and all(
+            isinstance(k, str) and (_is_number(v) or v is None) for k, v in row.items()
+        )
+        for row in value
+    )
+
+
+def _totals(value: Any) -> bool:
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("sums"), dict)
+        and all(isinstance(k, str) and _is_number(v) for k, v in value["sums"].items())
+        and _is_count(value.get("examples"))
+        and _is_number(value.get("seconds"))
+    )
+
+
+#: every field a checkpoint must hold, and what it must be: checked before any of it is used
+_FIELDS: dict[str, tuple[str, Any]] = {
+    "condgen_version": ("a version string", lambda v: isinstance(v, str)),
+    "recipe": ("the resolved recipe (a mapping)", lambda v: isinstance(v, dict)),
+    "recipe_digest": ("a SHA-256 hex digest", lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{64}", v)),
+    "epoch": ("a non-negative integer", _is_count),
+    "step_in_epoch": ("a non-negative integer", _is_count),
+    "global_step": ("a non-negative integer", _is_count),
+    "model": ("a mapping of parameter names to tensors", _tensors),
+    "optimizers": ("a mapping of optimiser states", lambda v: isinstance(v, dict)),
+    "heads": ("a mapping of parameter names to tensors", _tensors),
+    "rng": ("a mapping of RNG states (tensors)", _tensors),
+    "world_size": ("a positive integer", lambda v: _is_count(v) and v >= 1),
+    "history": ("a list of metric rows (mappings with an integer epoch and numbers)", _metric_rows),
+    "totals": ("the epoch's running sums (sums, examples, seconds)", _totals),
+}
+
+
+def check_fields(path: Path, state: dict[str, Any]) -> None:
+    """Every field present and of its type, so a crafted checkpoint fails here, not half-way through a command."""
+    for key, (what, valid) in _FIELDS.items():
+        if key not in state:
+            raise _malformed(path, f"it has no {key!r}")
+        if not valid(state[key]):
+            raise _malformed(path, f"{key!r} should be {what}, but is {_short(state[key])}")
+    ranks = state.get("rank_rng")
+    if ranks is not None and not (isinstance(ranks, list) and all(_tensors(rank) for rank in ranks)):
+        raise _malformed(path, "'rank_rng' should be a list of RNG states")
+
+
+def _short(value: Any) -> str:
+    text = reprlib.repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _malformed(path: Path, problem: str) -> CheckpointError:
+    return CheckpointError(
+        f"Checkpoint {str(path)!r} is malformed: {problem}. condgen did not use any of it.",
+        hint="Only use checkpoints written by condgen, from a source you trust.",
+    )
 
 
 _GLOBAL = re.compile(r"GLOBAL (\S+)")

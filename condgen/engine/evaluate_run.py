@@ -43,9 +43,11 @@ def _scores_a_mask(model, split) -> bool:
     return model.masking.likelihood_mask(condition) is not None
 
 
-def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: None) -> dict[str, Any]:
+def evaluate_run(
+    path: Path, settings: EvalSettings, progress=lambda message: None, *, allow_plugins: bool = False
+) -> dict[str, Any]:
     """Compute every metric, then write ``eval.json`` atomically (nothing is written if any step fails)."""
-    loaded = load_run(path)
+    loaded = load_run(path, allow_plugins=allow_plugins)
     model, dataset = loaded.model, loaded.dataset
     test = dataset.load("test")
     started = time.perf_counter()
@@ -99,7 +101,7 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
         "batch_size": settings.batch_size,
         "particles": settings.particles,
         "checkpoint_epoch": loaded.epoch,
-        "checkpoint_step": int(loaded.state.get("global_step", 0)),
+        "checkpoint_step": loaded.state["global_step"],
         "recipe_digest": loaded.resolved.digest(),
         "condgen_version": __version__,
     }

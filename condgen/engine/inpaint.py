@@ -9,6 +9,7 @@ or from a user's own image and mask PNGs.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,25 +75,40 @@ def _image_shape(dataset: MaskedDataset) -> tuple[int, int, int]:
 
 
 def _read_png(path: Path, mode: str, size: tuple[int, int], what: str) -> torch.Tensor:
-    """(1, C, H, W) in [0, 1] from an image file, converted to ``mode``."""
+    """(1, C, H, W) in [0, 1] from an image file, converted to ``mode``.
+
+    The size comes from the file's header and is checked before any pixel is
+    decoded: a small file can claim 20000x20000 pixels (a decompression bomb).
+    """
     from PIL import Image, UnidentifiedImageError
 
+    height, width = size
     try:
-        with Image.open(path) as opened:
-            picture = opened.convert(mode)
+        with warnings.catch_warnings():
+            # PIL warns (or raises) about huge images in open(), from the header alone; either way it is refused.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as opened:
+                if opened.size != (width, height):
+                    raise _wrong_size(path, what, opened.size, size)
+                picture = opened.convert(mode)
     except FileNotFoundError:
         raise InputError(f"The {what} file {str(path)!r} does not exist.") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise InputError(
+            f"The {what} {str(path)!r} claims to be far larger than the run's {width}x{height} images ({error}); "
+            "it was not decoded."
+        ) from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise InputError(f"The {what} file {str(path)!r} cannot be read as an image: {error}.") from None
-    height, width = size
-    if picture.size != (width, height):
-        raise InputError(
-            f"The {what} {str(path)!r} is {picture.size[0]}x{picture.size[1]} pixels; "
-            f"the run's images are {width}x{height}."
-        )
     pixels = torch.frombuffer(bytearray(picture.tobytes()), dtype=torch.uint8)
     channels = 1 if mode == "L" else 3
     return pixels.view(height, width, channels).permute(2, 0, 1).unsqueeze(0).float() / 255
+
+
+def _wrong_size(path: Path, what: str, found: tuple[int, int], size: tuple[int, int]) -> InputError:
+    return InputError(
+        f"The {what} {str(path)!r} is {found[0]}x{found[1]} pixels; the run's images are {size[1]}x{size[0]}."
+    )
 
 
 @torch.no_grad()

@@ -9,8 +9,8 @@ from typing import Any
 from ..errors import CheckpointError
 from ..model import ConditionalVAE, build_model
 from ..recipe import ResolvedRecipe, load_recipe
-from .checkpoint import load_checkpoint
-from .run_dir import RunDir, open_run_dir
+from .open_run import check_run, edited_recipe_error
+from .run_dir import RunDir
 
 
 @dataclass
@@ -23,25 +23,26 @@ class LoadedRun:
 
     @property
     def epoch(self) -> int:
-        return int(self.state.get("epoch", 0))
+        return self.state["epoch"]
 
 
-def load_run(path: Path) -> LoadedRun:
+def load_run(path: Path, *, allow_plugins: bool = False) -> LoadedRun:
     """The run's model with its checkpoint's weights, in eval mode.
 
     The checkpoint must come from the recipe saved beside it: a recipe edited
     after training (or a checkpoint copied in from elsewhere) is refused, since
-    its numbers would describe a different model.
+    its numbers would describe a different model. Both are checked before any
+    plugin is imported; a plugin module the recipe names is imported only with
+    ``allow_plugins`` (see :mod:`condgen.engine.open_run`).
     """
-    run = open_run_dir(path)
+    checked = check_run(path)
+    run, state = checked.run, checked.state
+    if not checked.recipe_is_the_checkpoints:
+        raise edited_recipe_error(run)
+    checked.allow_plugins(allow_plugins)
     resolved = load_recipe(run.recipe)
-    state = load_checkpoint(run.checkpoint)
-    if state.get("recipe_digest") != resolved.digest():
-        raise CheckpointError(
-            f"The checkpoint in {str(run.path)!r} was not trained with the recipe saved beside it "
-            f"({run.recipe.name} was edited, or the checkpoint comes from another run).",
-            hint="Use the run folder as condgen wrote it.",
-        )
+    if state["recipe_digest"] != resolved.digest():
+        raise edited_recipe_error(run)
     composed = build_model(resolved)
     try:
         composed.model.load_state_dict(state["model"])

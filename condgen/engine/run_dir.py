@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError, OutputError
+from ..fields import path_problem
 from . import atomic
 
 RECIPE_FILE = "recipe.yaml"
@@ -48,10 +49,34 @@ class RunDir:
         atomic.write_json(self.path / STATUS_FILE, current)
 
     def read_status(self) -> dict[str, Any]:
-        try:
-            return json.loads((self.path / STATUS_FILE).read_text())
-        except (OSError, ValueError):
+        """What ``run.json`` holds: ``{}`` when there is none yet; a damaged one is an error, never overwritten."""
+        path = self.path / STATUS_FILE
+        if not path.exists():
             return {}
+        try:
+            status = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            status = error
+        if not isinstance(status, dict):
+            what = f"cannot be read ({status})" if isinstance(status, Exception) else f"holds {_kind(status)}"
+            raise CheckpointError(
+                f"{str(path)!r} {what}, not the run's status (a JSON object).",
+                hint=f"Delete {STATUS_FILE} (condgen writes a new one) if the run folder is otherwise as condgen left it.",
+            )
+        return status
+
+    def reached_epoch(self) -> int:
+        """The last epoch this run recorded (run.json or metrics.jsonl), for messages about what is missing."""
+        try:
+            epoch = self.read_status().get("epoch")
+        except CheckpointError:
+            epoch = None
+        if not isinstance(epoch, int) or isinstance(epoch, bool):
+            try:
+                epoch = sum(1 for line in self.metrics.read_text(encoding="utf-8").splitlines() if line.strip())
+            except (OSError, ValueError):
+                epoch = 0
+        return max(epoch, 0)
 
     def write_metrics(self, rows: list[dict[str, Any]]) -> None:
         atomic.write_text(self.metrics, "".join(json.dumps(row) + "\n" for row in rows))
@@ -80,16 +105,34 @@ def create_run_dir(output_dir: Path, name: str) -> RunDir:
     raise OutputError(f"Too many runs named {name!r} in {str(output_dir)!r} this second.")
 
 
+def _kind(value: Any) -> str:
+    return "null" if value is None else f"a JSON {type(value).__name__}"
+
+
 def open_run_dir(path: Path) -> RunDir:
     """An existing run folder, checked to have a recipe and a checkpoint."""
     path = Path(path)
+    problem = path_problem(path)
+    if problem is not None:
+        raise CheckpointError(f"{str(path)[:80]!r} cannot be a run folder: {problem}.")
     if not path.is_dir():
         raise CheckpointError(f"{str(path)!r} is not a run folder (it does not exist or is not a folder).")
     run = RunDir(path)
     if not run.recipe.is_file():
         raise CheckpointError(f"{str(path)!r} is not a run folder: it has no {RECIPE_FILE}.")
     if not run.checkpoint.is_file():
-        raise CheckpointError(
-            f"Run {str(path)!r} has no checkpoint ({CHECKPOINT}) yet: it stopped before its first one was saved."
-        )
+        raise CheckpointError(_missing_checkpoint(run))
     return run
+
+
+def _missing_checkpoint(run: RunDir) -> str:
+    where = f"Run {str(run.path)!r}"
+    if run.checkpoint.exists():
+        return f"{where}: {CHECKPOINT} is not a file."
+    epoch = run.reached_epoch()
+    if epoch:
+        return (
+            f"{where} reached epoch {epoch}, but it has no checkpoint now: {CHECKPOINT} was deleted or moved "
+            "since it was saved, so there is nothing to continue from or sample."
+        )
+    return f"{where} has no checkpoint ({CHECKPOINT}) yet: it stopped before its first one was saved."

@@ -11,14 +11,16 @@ ranks stop with the same error; only rank 0 touches the run folder.
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import CheckpointError, OutputError, UserError
 from ..recipe import ResolvedRecipe, load_recipe
-from .checkpoint import load_checkpoint
 from .distributed import SINGLE, World, gradient_sync
+from .open_run import check_run
 from .run_dir import RunDir, create_run_dir, open_run_dir
+from .run_lock import run_lock
 from .trainer import Interrupted, Trainer, TrainingParts, build_parts
 
 
@@ -38,18 +40,21 @@ def start_run(resolved: ResolvedRecipe, reporter: Any, world: World = SINGLE) ->
             check_output_dir(resolved.recipe.output.dir)
         return build_parts(resolved, world)
 
-    def create() -> RunDir:
-        from .atomic import write_text
+    with ExitStack() as held:
 
-        run = create_run_dir(resolved.recipe.output.dir, resolved.recipe.name)
-        write_text(run.recipe, resolved.to_yaml())
-        return run
+        def create() -> RunDir:
+            from .atomic import write_text
 
-    parts = world.together(prepare)
-    sync = gradient_sync(world, parts.device, parts.facts())
-    run = world.together(create, main_only=True)
-    trainer = Trainer(parts, run, reporter, world, sync)
-    return run, _fit(trainer)
+            run = create_run_dir(resolved.recipe.output.dir, resolved.recipe.name)
+            held.enter_context(run_lock(run))  # from its first moment: a --resume of it waits its turn
+            write_text(run.recipe, resolved.to_yaml())
+            return run
+
+        parts = world.together(prepare)
+        sync = gradient_sync(world, parts.device, parts.facts())
+        run = world.together(create, main_only=True)
+        trainer = Trainer(parts, run, reporter, world, sync)
+        return run, _fit(trainer)
 
 
 def resume_run(
@@ -60,31 +65,54 @@ def resume_run(
     overrides: list[str] = (),
     force: bool = False,
     world: World = SINGLE,
+    allow_plugins: bool = False,
+    announce: Callable[[list[str]], None] | None = None,
 ) -> tuple[RunDir, list[dict]]:
-    """Every rank reads the run folder (for multi-machine runs it must be on a shared filesystem)."""
+    """Every rank reads the run folder (for multi-machine runs it must be on a shared filesystem).
 
-    def prepare() -> tuple[RunDir, TrainingParts, dict[str, Any]]:
-        run = open_run_dir(run_path)
-        resolved = load_recipe(recipe_path or run.recipe, overrides)
-        state = load_checkpoint(run.checkpoint)
-        if state.get("recipe_digest") != resolved.digest() and not force:
-            changed = _changed_keys(state.get("recipe", {}), resolved.to_dict())
-            raise CheckpointError(
-                f"The recipe differs from the one {str(run.path)!r} was trained with"
-                + (f" (changed: {', '.join(changed)})." if changed else "."),
-                hint="Resume with the same recipe, or pass --force to continue with the new one.",
-            )
-        return run, build_parts(resolved, world), state
+    Rank 0 holds the run folder's lock from before it reads anything until the
+    run stops. The checkpoint and the saved recipe are checked before a plugin
+    is imported; the saved recipe's own plugin modules only with ``allow_plugins``
+    (a recipe the user passes is the user's code, as for ``condgen run``). ``announce`` is told the
+    recipe's plugin entries once they are imported.
+    """
+    with ExitStack() as held:
 
-    run, parts, state = world.together(prepare)
-    sync = gradient_sync(world, parts.device, parts.facts())
-    trainer = Trainer(parts, run, reporter, world, sync)
-    world.together(lambda: trainer.restore(state))  # any world size: the checkpoint holds the unwrapped model
-    if force:
-        from .atomic import write_text
+        def prepare() -> tuple[RunDir, TrainingParts, dict[str, Any]]:
+            if world.is_main:
+                held.enter_context(run_lock(open_run_dir(run_path)))
+            checked = check_run(run_path)
+            run, state = checked.run, checked.state
+            run.read_status()  # a damaged run.json is reported now, not when the run stops
+            if recipe_path is None:
+                if not checked.recipe_is_the_checkpoints and not force:
+                    raise _changed_recipe_error(run, state["recipe"], checked.recipe_data)
+                checked.allow_plugins(allow_plugins)
+            resolved = load_recipe(recipe_path or run.recipe, overrides)
+            if announce is not None:
+                announce(resolved.recipe.plugins)
+            if state["recipe_digest"] != resolved.digest() and not force:
+                raise _changed_recipe_error(run, state["recipe"], resolved.to_dict())
+            return run, build_parts(resolved, world), state
 
-        world.together(lambda: write_text(run.recipe, parts.resolved.to_yaml()), main_only=True)
-    return run, _fit(trainer)
+        run, parts, state = world.together(prepare)
+        sync = gradient_sync(world, parts.device, parts.facts())
+        trainer = Trainer(parts, run, reporter, world, sync)
+        world.together(lambda: trainer.restore(state))  # any world size: the checkpoint holds the unwrapped model
+        if force:
+            from .atomic import write_text
+
+            world.together(lambda: write_text(run.recipe, parts.resolved.to_yaml()), main_only=True)
+        return run, _fit(trainer)
+
+
+def _changed_recipe_error(run: RunDir, old: Any, new: Any) -> CheckpointError:
+    changed = _changed_keys(old, new)
+    return CheckpointError(
+        f"The recipe differs from the one {str(run.path)!r} was trained with"
+        + (f" (changed: {', '.join(changed)})." if changed else "."),
+        hint="Resume with the same recipe, or pass --force to continue with the new one.",
+    )
 
 
 def _fit(trainer: Trainer) -> list[dict]:
@@ -109,7 +137,7 @@ def _record(run: RunDir, status: str, **fields: Any) -> None:
     """Best effort: when the disk is full, the error that stopped the run matters more than run.json."""
     try:
         run.write_status(status, **fields)
-    except OutputError:
+    except UserError:
         pass
 
 

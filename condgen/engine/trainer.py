@@ -47,9 +47,11 @@ TERMS = tuple(f.name for f in fields(Losses))
 
 
 class Interrupted(UserError):
-    """The user pressed Ctrl-C; a checkpoint was saved."""
+    """The user pressed Ctrl-C, or the process got SIGTERM; a checkpoint was saved. Exit code 128 + the signal."""
 
-    exit_code = 130
+    def __init__(self, message: str, *, hint: str | None = None, signum: int = signal.SIGINT) -> None:
+        super().__init__(message, hint=hint)
+        self.exit_code = 128 + signum
 
 
 def epoch_order(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -62,26 +64,38 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class StopRequest:
+    """Whether (and by which signal) a stop was requested; called like a flag."""
+
+    signum: int | None = None
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+
 @contextmanager
-def stop_at_step_boundary() -> Iterator[Callable[[], bool]]:
-    """Turn Ctrl-C into a flag checked between steps, so a checkpoint is never taken mid-update."""
-    requested = False
+def stop_at_step_boundary(signals: tuple[int, ...] = (signal.SIGINT,)) -> Iterator[StopRequest]:
+    """Turn Ctrl-C (and SIGTERM, when asked) into a flag checked between steps, so a checkpoint is never taken
+    mid-update."""
+    request = StopRequest()
 
     def handler(signum, frame):
-        nonlocal requested
-        if requested:  # a second Ctrl-C: stop now
+        if request.signum is not None:  # a second signal: stop now
             raise KeyboardInterrupt
-        requested = True
+        request.signum = signum
 
+    previous: dict[int, Any] = {}
     try:
-        previous = signal.signal(signal.SIGINT, handler)
+        for signum in signals:
+            previous[signum] = signal.signal(signum, handler)
     except ValueError:  # not the main thread: leave signals alone
-        yield lambda: False
+        yield StopRequest()
         return
     try:
-        yield lambda: requested
+        yield request
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 @dataclass
@@ -147,8 +161,8 @@ class Trainer:
             self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync
         )
         self.callbacks: list[Callback] = [
+            MetricsFile(run),  # before the grid: a grid that fails on user settings loses no row
             SampleGrid(self.model, self.dataset, run, settings.samples_per_row),
-            MetricsFile(run),
         ]
         self.loop = LoopState()
         #: the global step of the last checkpoint this process saved or resumed from
@@ -225,8 +239,12 @@ class Trainer:
         settings, loop = self.recipe.trainer, self.loop
         steps_per_epoch = math.ceil(len(self.train_split) / settings.batch_size)
         self.model.train()
+        if loop.history and loop.step_in_epoch == 0:  # killed between an epoch's checkpoint and its callbacks
+            self._call_back(lambda callback: callback.saved(loop.history))
         self.reporter.start(loop.epoch, settings.epochs, steps_per_epoch, loop.step_in_epoch)
-        with stop_at_step_boundary() as stop_requested:
+        # SIGTERM (a scheduler, systemd, kill) stops a one-process run like Ctrl-C; under torchrun the agent owns it.
+        signals = (signal.SIGINT, signal.SIGTERM) if self.world.size == 1 else (signal.SIGINT,)
+        with stop_at_step_boundary(signals) as stop_requested:
             while loop.epoch < settings.epochs:
                 self.train_epoch(steps_per_epoch, stop_requested)
                 self.end_epoch()
@@ -235,7 +253,7 @@ class Trainer:
         self.reporter.finish()
         return loop.history
 
-    def train_epoch(self, steps_per_epoch: int, stop_requested: Callable[[], bool]) -> None:
+    def train_epoch(self, steps_per_epoch: int, stop_requested: StopRequest) -> None:
         """The epoch's remaining steps, with a checkpoint every ``checkpoint_every_steps`` and on Ctrl-C."""
         settings, loop = self.recipe.trainer, self.loop
         size, every = settings.batch_size, settings.checkpoint_every_steps
@@ -253,9 +271,11 @@ class Trainer:
                 started = now
                 self.save()
                 if stop:
+                    by = " by SIGTERM" if stop_requested.signum == signal.SIGTERM else ""
                     raise self.world.mark_agreed(Interrupted(
-                        f"Interrupted at epoch {loop.epoch + 1}, step {loop.step_in_epoch}; checkpoint saved.",
+                        f"Interrupted{by} at epoch {loop.epoch + 1}, step {loop.step_in_epoch}; checkpoint saved.",
                         hint=f"Resume with: condgen run --resume {self.run.path}{self._nproc_option()}",
+                        signum=stop_requested.signum or signal.SIGINT,
                     ))
         loop.totals.seconds += time.perf_counter() - started
 
@@ -283,7 +303,7 @@ class Trainer:
         row = self.epoch_row(loop.totals.means(), self.test_elbo())
         self._call_back(lambda callback: callback.epoch_end(loop.epoch + 1, row))
         loop.finish_epoch(row)
-        self.save()
+        self.save()  # first: nothing after it (the metrics, the sample grid) can lose the epoch
         self._call_back(lambda callback: callback.saved(loop.history))
         self.reporter.epoch_done(row)
 

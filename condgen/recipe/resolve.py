@@ -80,7 +80,12 @@ class ResolvedRecipe:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     def digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
+        return recipe_digest(self.to_dict())
+
+
+def recipe_digest(data: Any) -> str:
+    """The hash checkpoints record: of a resolved recipe, or of the YAML data of a saved ``recipe.yaml``."""
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 
 class _Problems:

@@ -7,10 +7,22 @@ against its config model once the registry is known (see ``resolve``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..fields import Seed, UsablePath
+
+#: more threads than this many per core only thrash (torch.set_num_threads itself accepts any int)
+THREADS_PER_CORE = 4
+MAX_THREADS = THREADS_PER_CORE * (os.cpu_count() or 1)
+#: the sample grid is a PNG of samples_per_row columns: 256 of 28-pixel digits is a 7,700-pixel-wide image
+MAX_SAMPLES_PER_ROW = 256
+#: counts and batch sizes beyond these are typos, not experiments
+MAX_COUNT = 10**9
+MAX_BATCH = 10**7
 
 
 class Strict(BaseModel):
@@ -44,22 +56,22 @@ class ModelSection(Strict):
 
 class OptimizerSection(Strict):
     name: Literal["adam", "adamw", "sgd"] = "adam"
-    lr: PositiveFloat = 1e-3
-    weight_decay: float = Field(0.0, ge=0)
-    betas: tuple[float, float] = (0.9, 0.999)
-    momentum: float = Field(0.0, ge=0)
+    lr: float = Field(1e-3, gt=0, le=1e6)
+    weight_decay: float = Field(0.0, ge=0, le=1)
+    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
+    momentum: float = Field(0.0, ge=0, lt=1)
 
 
 class TrainerSection(Strict):
-    epochs: PositiveInt = 20
-    batch_size: PositiveInt = 50
+    epochs: int = Field(20, ge=1, le=MAX_COUNT)
+    batch_size: int = Field(50, ge=1, le=MAX_BATCH)
     optimizer: OptimizerSection = Field(default_factory=OptimizerSection)
-    eval_batch_size: PositiveInt = 1000
-    checkpoint_every_steps: PositiveInt | None = None
-    samples_per_row: PositiveInt = 10
-    threads: PositiveInt | None = None
+    eval_batch_size: int = Field(1000, ge=1, le=MAX_BATCH)
+    checkpoint_every_steps: int | None = Field(None, ge=1, le=MAX_COUNT)
+    samples_per_row: int = Field(10, ge=1, le=MAX_SAMPLES_PER_ROW)
+    threads: int | None = Field(None, ge=1, le=MAX_THREADS)
     #: Weight of the KL term in the encoder's loss (CVAE-GAN's lambda1; 1 is the ELBO).
-    kl_weight: PositiveFloat = 1.0
+    kl_weight: float = Field(1.0, gt=0, le=1e6)
     #: The order networks update in each step; default: heads in recipe order, then
     #: ``encoder`` and ``decoder`` (or one ``model`` update when there are no heads).
     update_order: list[str] | None = None
@@ -69,12 +81,12 @@ class TrainerSection(Strict):
 
 
 class OutputSection(Strict):
-    dir: Path = Path("runs")
+    dir: UsablePath = Path("runs")
 
 
 class Recipe(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
-    seed: int = Field(0, ge=0, lt=2**63)
+    seed: Seed = 0
     plugins: list[str] = Field(default_factory=list)
     data: Block
     model: ModelSection

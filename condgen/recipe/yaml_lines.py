@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ..errors import RecipeError
+from ..fields import path_problem
 
 Location = tuple[str | int, ...]
 
@@ -92,6 +93,9 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
 
 
 def read_yaml_file(path: Path) -> tuple[Any, SourceMap]:
+    problem = path_problem(path)
+    if problem is not None:
+        raise RecipeError(f"Recipe path {str(path)[:80]!r} cannot be used: {problem}.")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

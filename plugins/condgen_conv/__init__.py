@@ -52,9 +52,9 @@ def _spatial(shape: tuple[int, ...], who: str) -> tuple[int, int, int]:
 
 
 class ConvEncoderConfig(condgen.ComponentConfig):
-    channels: list[int] = Field(default_factory=lambda: [64, 128], min_length=2, max_length=2)
-    hidden: int = Field(512, gt=0, description="the linear layer between the convolutions and the Gaussian")
-    latent_dim: int = Field(2, gt=0)
+    channels: list[condgen.Width] = Field(default_factory=lambda: [64, 128], min_length=2, max_length=2)
+    hidden: condgen.Width = Field(512, description="the linear layer between the convolutions and the Gaussian")
+    latent_dim: condgen.Width = 2
     activation: Activation = "leaky_relu"
     batch_norm: bool = False
 
@@ -85,8 +85,8 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoderConfig(condgen.ComponentConfig):
-    channels: list[int] = Field(default_factory=lambda: [128, 64], min_length=2, max_length=2)
-    hidden: int = Field(512, gt=0)
+    channels: list[condgen.Width] = Field(default_factory=lambda: [128, 64], min_length=2, max_length=2)
+    hidden: condgen.Width = 512
     activation: Activation = "relu"
     batch_norm: bool = False
     likelihood: Literal["bernoulli", "continuous_bernoulli"] = "bernoulli"

@@ -40,11 +40,11 @@ def _gan_optimizer() -> OptimizerConfig:
 
 
 class HeadConfig(condgen.ComponentConfig):
-    channels: list[int] = Field(default_factory=lambda: [32, 64], min_length=2, max_length=2)
-    features: int = Field(256, gt=0, description="width of the feature layer used for feature matching")
+    channels: list[condgen.Width] = Field(default_factory=lambda: [32, 64], min_length=2, max_length=2)
+    features: condgen.Width = Field(256, description="width of the feature layer used for feature matching")
     optimizer: OptimizerConfig = Field(default_factory=_gan_optimizer)
-    lambda_pairwise: float = Field(1.0, ge=0, description="lambda2: x vs x_f on this head's features")
-    lambda_mean: float = Field(1e-3, ge=0, description="lambda3 (D) / lambda4 (C): mean feature matching")
+    lambda_pairwise: float = Field(1.0, ge=0, le=1e6, description="lambda2: x vs x_f on this head's features")
+    lambda_mean: float = Field(1e-3, ge=0, le=1e6, description="lambda3 (D) / lambda4 (C): mean feature matching")
 
 
 class FeatureNet(nn.Module):

@@ -51,8 +51,8 @@ class MLP(nn.Module):
 
 
 class MLPEncoderConfig(condgen.ComponentConfig):
-    hidden: list[int] = Field(default_factory=lambda: [512])
-    latent_dim: int = Field(2, gt=0)
+    hidden: list[condgen.Width] = Field(default_factory=lambda: [512], max_length=64)
+    latent_dim: condgen.Width = 2
     activation: Activation = "relu"
 
 
@@ -70,7 +70,7 @@ class MLPEncoder(nn.Module):
 
 
 class MLPDecoderConfig(condgen.ComponentConfig):
-    hidden: list[int] = Field(default_factory=lambda: [512])
+    hidden: list[condgen.Width] = Field(default_factory=lambda: [512], max_length=64)
     activation: Activation = "relu"
     likelihood: Literal["bernoulli", "continuous_bernoulli"] = "bernoulli"
 

@@ -28,9 +28,9 @@ RAW_FILES = (
 
 
 class MNISTConfig(condgen.ComponentConfig):
-    root: Path | None = Field(None, description="folder holding MNIST/raw; default $CONDGEN_DATA_DIR, else ./data")
+    root: condgen.UsablePath | None = Field(None, description="folder holding MNIST/raw; default $CONDGEN_DATA_DIR, else ./data")
     download: bool = Field(True, description="download the files into root when they are missing")
-    limit: int | None = Field(None, gt=0, description="use only the first N examples of each split (quick runs)")
+    limit: int | None = Field(None, ge=1, le=10**9, description="use only the first N examples of each split (quick runs)")
     binarize: bool = Field(
         False,
         description="binary pixels drawn with probability = intensity: afresh for every training batch (dynamic "

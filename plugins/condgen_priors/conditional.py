@@ -24,7 +24,7 @@ _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU
 
 
 class ConditionalPriorConfig(condgen.ComponentConfig):
-    hidden: list[int] = Field(default_factory=lambda: [500, 500], description="hidden layers of the prior network")
+    hidden: list[condgen.Width] = Field(default_factory=lambda: [500, 500], max_length=64, description="hidden layers of the prior network")
     activation: Activation = "relu"
 
 

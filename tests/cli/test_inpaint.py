@@ -193,3 +193,33 @@ def test_resuming_with_random_masks_ends_with_the_uninterrupted_weights(runs) ->
     assert a["epoch"] == b["epoch"] == 2
     for key, value in a["model"].items():
         assert torch.equal(value, b["model"][key]), key
+
+
+def write_bomb(path: Path, side: int = 20_000) -> Path:
+    """A valid 1-bit PNG of side x side black pixels: tens of KB on disk, 400 M pixels once decoded."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes((side + 7) // 8)  # filter byte, then the packed bits
+    squeeze = zlib.compressobj(9)
+    data = b"".join(squeeze.compress(row) for _ in range(side)) + squeeze.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # 1 bit, greyscale
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    return path
+
+
+@pytest.mark.parametrize("side", [20_000, 12_000, 29])
+@pytest.mark.parametrize("which", ["--image", "--mask"])
+def test_a_png_of_the_wrong_size_is_refused_from_its_header(runs, tmp_path, which, side) -> None:
+    """20000^2 trips PIL's bomb error, 12000^2 only its warning, 29^2 nothing: all are refused unread."""
+    bomb = write_bomb(tmp_path / "bomb.png", side)
+    assert bomb.stat().st_size < 200_000
+    good = write_png(tmp_path / "good.png", torch.zeros(28, 28).index_fill_(1, torch.arange(14, 28), 255))
+    files = {"--image": good, "--mask": good, which: bomb}
+    code, output = invoke("inpaint", runs["cvae"], "--image", files["--image"], "--mask", files["--mask"],
+                          "-o", tmp_path / "out.png")
+    assert code == 2, output
+    assert "Traceback" not in output and "bomb.png" in output
+    assert not (tmp_path / "out.png").exists()

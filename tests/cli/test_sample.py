@@ -86,3 +86,33 @@ def test_count_must_be_positive(run, cli) -> None:
     code, out, err = cli("sample", run, "-n", "0")
     assert code == 2
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--seed", str(2**70)),
+        ("--seed", "-1"),
+        ("--label", str(2**70)),
+    ],
+    ids=["huge-seed", "negative-seed", "huge-label"],
+)
+def test_out_of_range_integers_exit_2(trained_run, cli, tmp_path, args) -> None:
+    code, _, err = cli("sample", trained_run, *args, "-o", tmp_path / "x.png")
+    assert code == 2 and "Traceback" not in err
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("command", ["sample", "eval", "inpaint"])
+@pytest.mark.parametrize(
+    "path", ["runs/" + "r" * 300, "/" + "/".join(["d" * 200] * 25), "runs/a\0b"], ids=["long-name", "long-path", "nul"]
+)
+def test_a_run_path_no_filesystem_can_hold_exits_2(cli, command, path) -> None:
+    code, _, err = cli(command, path)
+    assert code == 2 and "Traceback" not in err
+    assert "not a usable path" in err
+
+
+def test_an_output_path_no_filesystem_can_hold_exits_2(trained_run, cli) -> None:
+    code, _, err = cli("sample", trained_run, "-o", "grids/" + "g" * 300 + ".png")
+    assert code == 2 and "not a usable path" in err

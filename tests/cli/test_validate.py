@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 
@@ -64,3 +65,10 @@ def test_version_option(cli) -> None:
     code, out, err = cli("--version")
     assert code == 0
     assert "0.1.0" in out
+
+
+@pytest.mark.parametrize("path", ["recipes/" + "r" * 300 + ".yaml", "a\0b.yaml"], ids=["long-name", "nul"])
+def test_a_recipe_path_no_filesystem_can_hold_exits_2(cli, path) -> None:
+    for command in ("validate", "run"):
+        code, _, err = cli(command, path)
+        assert code == 2 and "cannot be used" in err and "Traceback" not in err

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from condgen.engine import atomic
-from condgen.engine.checkpoint import load_checkpoint, save_checkpoint
+from condgen.engine.checkpoint import save_checkpoint
 from condgen.errors import OutputError
 
 
@@ -63,6 +63,6 @@ def test_checkpoint_that_fails_to_serialise_leaves_the_previous_one(tmp_path) ->
     with pytest.raises(Exception):
         # torch.save has written part of the archive when it reaches the lambda.
         save_checkpoint(path, {"epoch": 2, "weights": torch.arange(1000.0), "bad": lambda: None})
-    state = load_checkpoint(path)
+    state = torch.load(path, weights_only=True)  # the bytes of the first save (not a full run's checkpoint)
     assert state["epoch"] == 1 and torch.equal(state["weights"], torch.arange(3.0))
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]

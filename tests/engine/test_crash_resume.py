@@ -182,6 +182,26 @@ def test_ctrl_c_saves_a_checkpoint_prints_the_resume_command_and_exits_130(recip
     assert_same_result(run, reference)
 
 
+@pytest.mark.slow
+def test_sigterm_is_handled_like_ctrl_c_and_exits_143(recipe, reference, tmp_path):
+    """A scheduler's or systemd's stop: checkpoint, status interrupted, the resume command, exit 128 + 15."""
+    out = tmp_path / "runs"
+    process = start(recipe, out)
+    watch_checkpoints(process, out, min_step=EVERY)
+    process.send_signal(signal.SIGTERM)
+    code, _, err = finish(process)
+    assert code == 143, err
+    assert "Traceback" not in err and "SIGTERM" in err
+    run = only_run(out)
+    assert re.search(r"condgen run --resume (\S+)", err).group(1) == str(run)
+    assert json.loads((run / "run.json").read_text())["status"] == "interrupted"
+    assert EVERY <= load_checkpoint(run / "checkpoints" / "last.pt")["global_step"] < TOTAL_STEPS
+
+    code, _, err = finish(condgen("run", "--resume", run))
+    assert code == 0, err
+    assert_same_result(run, reference)
+
+
 def test_kill_between_the_last_checkpoint_and_the_metrics_write_is_caught_up_on_resume(reference, tmp_path):
     """The on-disk state such a kill leaves: last.pt holds all epochs, metrics.jsonl one fewer."""
     run = tmp_path / reference.name

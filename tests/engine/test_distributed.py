@@ -202,14 +202,14 @@ def test_nan_on_one_rank_stops_every_rank_and_the_run_resumes_bit_for_bit_on_two
     straight = torchrun(2, "run", recipe, "model.prior.at_step=1000", "output.dir=straight", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr
     assert straight.stdout.count("Run folder:") == 1  # rank 0 alone prints
-    done = condgen("run", "--resume", run, "--nproc", "2", cwd=tmp_path)
+    done = condgen("run", "--resume", run, "--nproc", "2", "--allow-plugins", cwd=tmp_path)  # one_rank.py is code
     assert done.returncode == 0, done.stderr
     reference, resumed = checkpoint(only_run(tmp_path / "straight")), checkpoint(run)
     assert all(torch.equal(reference["model"][key], resumed["model"][key]) for key in reference["model"])
     assert [row["test_elbo"] for row in metrics(run)] == [row["test_elbo"] for row in reference["history"]]
 
     # One process: the same global batches from where it stopped (rank 0's noise stream).
-    code, out, err = cli("run", "--resume", copy)
+    code, out, err = cli("run", "--resume", copy, "--allow-plugins")
     assert code == 0, err
     rows = metrics(copy)
     assert [row["epoch"] for row in rows] == [1, 2] and [row["step"] for row in rows] == [10, 20]

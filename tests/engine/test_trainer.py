@@ -204,3 +204,38 @@ def test_interrupted_copy_can_be_resumed_elsewhere(tiny_recipe, cli, tmp_path) -
     assert code == 0, err
     assert [row["epoch"] for row in metrics(moved)] == [1, 2]
     assert "Run folder: " + str(moved) in out.replace("\n", "")
+
+
+NO_PREVIEW = """
+import condgen
+from condgen_mnist import MNISTConfig, build
+
+
+class NoPreview(condgen.ComponentConfig):
+    pass
+
+
+def build_no_preview(config, context):
+    dataset = build(MNISTConfig(root={root!r}, download=False), context)
+
+    def preview_conditions(per_row):
+        raise condgen.DataError("this dataset cannot draw a preview grid")
+
+    dataset.preview_conditions = preview_conditions
+    return dataset
+
+
+@condgen.hookimpl
+def register_components(register):
+    register("dataset", "no_preview", build_no_preview, NoPreview)
+"""
+
+
+def test_the_epoch_is_checkpointed_before_anything_that_can_fail_on_user_settings(tiny_recipe, tiny_mnist, cli):
+    """A sample grid that fails at the end of epoch 1 costs the grid, not the epoch."""
+    (tiny_recipe.parent / "no_preview.py").write_text(NO_PREVIEW.format(root=str(tiny_mnist)))
+    code, _, err = cli("run", tiny_recipe, "plugins=[no_preview.py]", "data={name: no_preview}", "trainer.epochs=1")
+    assert code == 2 and "cannot draw a preview grid" in err
+    (run,) = (tiny_recipe.parent / "runs").iterdir()
+    assert checkpoint(run)["epoch"] == 1
+    assert [row["epoch"] for row in metrics(run)] == [1]

@@ -95,7 +95,7 @@ def test_problems_inside_and_around_a_nested_block_are_reported_together(recipe:
     found = problems(recipe, "data.mask.observed=4", "data.base.limit=-1", "model.encoder.inner.hiden=[4]")
     assert len(found) == 3
     assert any("data.mask.observed: Input should be 1, 2 or 3" in p for p in found)
-    assert any("data.base.limit: Input should be greater than 0" in p for p in found)
+    assert any("data.base.limit: Input should be greater than or equal to 1" in p for p in found)
     assert any("model.encoder.inner.hiden: unknown key (did you mean 'hidden'?)" in p for p in found)
 
 

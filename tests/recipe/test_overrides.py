@@ -89,7 +89,7 @@ def test_override_with_a_wrong_type_names_the_override_not_the_file(tiny_recipe)
     with pytest.raises(RecipeError) as caught:
         load_recipe(tiny_recipe, ["model.encoder.latent_dim=-1"])
     assert "override 'model.encoder.latent_dim=-1': model.encoder.latent_dim:" in caught.value.message
-    assert "greater than 0" in caught.value.message
+    assert "greater than or equal to 1" in caught.value.message
 
 
 def test_override_of_an_unknown_key_suggests_the_closest(tiny_recipe) -> None:

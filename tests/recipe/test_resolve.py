@@ -123,7 +123,7 @@ def test_every_component_problem_is_reported_at_once(recipe) -> None:
     assert message.startswith(f"Recipe {recipe} has 3 problems:")
     assert "model.decoder.name: Unknown decoder 'nope'" in message
     assert "model.encoder.activation:" in message and "'swish'" in message
-    assert "data.limit:" in message and "greater than 0" in message
+    assert "data.limit:" in message and "greater than or equal to 1" in message
 
 
 def test_missing_required_sections_are_named(tmp_path) -> None:

@@ -26,8 +26,8 @@ class FiLMConfig(condgen.ComponentConfig):
     concat_input: bool = Field(
         False, description="also append the condition to the networks' inputs, as concat does"
     )
-    hidden: int | None = Field(
-        None, gt=0, description="embed the condition with one hidden layer of this width before gamma and beta"
+    hidden: condgen.Width | None = Field(
+        None, description="embed the condition with one hidden layer of this width before gamma and beta"
     )
 
 
