@@ -13,13 +13,14 @@ import click
 
 from ..errors import UserError
 from . import cli, console, report
+from .recipe_command import RecipeCommand
 
 if TYPE_CHECKING:
     from ..engine.distributed import World
 
 
-@cli.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1)
+@cli.command(cls=RecipeCommand, context_settings={"ignore_unknown_options": False})
+@click.argument("args", nargs=-1, metavar="RECIPE [KEY=VALUE]...")
 @click.option("--resume", "resume", type=click.Path(path_type=Path), help="Continue the run in this folder.")
 @click.option("--force", is_flag=True, help="With --resume: continue even if the recipe changed.")
 @click.option(
