@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from . import cli, console
+from . import cli, console, plural
 
 
 @cli.command()
@@ -46,4 +46,4 @@ def inpaint(run_path: Path, count: int, samples: int, baseline: Path | None, ima
         name = f"inpaint-{image.stem}-seed{seed}.png" if image is not None else f"inpaint-seed{seed}.png"
         output = loaded.run.path / "samples" / name
     save_figure(rows, output)
-    console.print(f"Wrote {output} ({len(examples.x)} images, {samples} samples each)")
+    console.print(f"Wrote {output} ({plural(len(examples.x), 'image')}, {plural(samples, 'sample')} each)")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import UserError
-from . import cli, console, report
+from . import cli, console, plural, report
 from .recipe_command import RecipeCommand
 
 if TYPE_CHECKING:
@@ -79,7 +79,8 @@ def train(world: World, recipe_path: Path | None, overrides: list[str], resume: 
         resolved = world.together(lambda: load_recipe(recipe_path, overrides))
         if world.is_main:
             on = f" on {world.size} processes" if world.size > 1 else ""
-            console.print(f"Training [bold]{resolved.recipe.name}[/] for {resolved.recipe.trainer.epochs} epochs{on}")
+            epochs = plural(resolved.recipe.trainer.epochs, "epoch")
+            console.print(f"Training [bold]{resolved.recipe.name}[/] for {epochs}{on}")
         run_dir, history = start_run(resolved, reporter, world)
     if not world.is_main:
         return

@@ -9,17 +9,22 @@ import click
 import torch
 
 from ..errors import UserError
-from . import cli, console
+from . import cli, console, plural
 
 
 @cli.command()
 @click.argument("run_path", metavar="RUN", type=click.Path(path_type=Path))
 @click.option("--label", type=int, multiple=True, help="Class label to condition on (repeatable).")
-@click.option("-n", "count", type=click.IntRange(1, 10_000), default=64, show_default=True, help="Images per label.")
+@click.option("-n", "count", type=click.IntRange(1, 10_000), default=10, show_default=True,
+              help="Images per label: of each --label, or without --label of every row of the preview (one per class).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="PNG to write [default: RUN/samples/...].")
 @click.option("--seed", type=int, default=0, show_default=True)
 def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | None, seed: int) -> None:
-    """Generate images from the last checkpoint of RUN."""
+    """Generate images from the last checkpoint of RUN.
+
+    One --label: its N images in a square grid. Several: a row of N per label.
+    None: the preview grid, a row of N per class (per example for datasets without labels).
+    """
     from ..engine.images import save_grid
     from ..engine.loaded_run import load_run
     from ..protocols import LabelledDataset
@@ -32,7 +37,7 @@ def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | No
         conditions = dataset.conditions_for_labels(torch.tensor(label).repeat_interleave(count))
         per_row = count if len(label) > 1 else math.ceil(math.sqrt(count))
     else:
-        per_row = math.ceil(math.sqrt(count))
+        per_row = count
         conditions = dataset.preview_conditions(per_row)
     torch.manual_seed(seed)
     images = model.sample(conditions)
@@ -42,4 +47,4 @@ def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | No
     if output.parent and not output.parent.exists():
         raise UserError(f"The folder for {str(output)!r} does not exist.")
     save_grid(images, output, per_row)
-    console.print(f"Wrote {len(images)} images to {output}")
+    console.print(f"Wrote {plural(len(images), 'image')} to {output}")

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..errors import CheckpointError, OutputError, UserError
+from ..errors import CheckpointError, Notice, OutputError, UserError
 from ..recipe import ResolvedRecipe, load_recipe
 from .checkpoint import load_checkpoint
 from .distributed import SINGLE, World
@@ -78,6 +78,15 @@ def resume_run(
         return trainer
 
     trainer = world.together(prepare)
+    epochs = trainer.recipe.trainer.epochs
+    if trainer.epoch >= epochs:
+        _fit(trainer)  # trains nothing, but writes what a kill just after the last checkpoint left unwritten
+        raise world.mark_agreed(RunFinished(
+            f"Run {str(trainer.run.path)!r} is already finished: it trained all {epochs} epochs of its recipe.",
+            hint=f"To train it further: condgen run --resume {trainer.run.path} trainer.epochs=N --force, N > {epochs}.",
+        ))
+    reporter.note(f"Resuming {trainer.run.path} from epoch {trainer.epoch + 1}, step {trainer.step_in_epoch}.")
+    world.together(lambda: _drop_stale_evaluation(trainer.run, reporter), main_only=True)
     if force:
         from .atomic import write_text
 
@@ -86,9 +95,29 @@ def resume_run(
     return trainer.run, _fit(trainer)
 
 
+class RunFinished(Notice):
+    """``--resume`` of a run that has trained every epoch of its recipe: nothing to do, and nothing failed."""
+
+    title = "Finished"
+    exit_code = 0
+
+
+def _drop_stale_evaluation(run: RunDir, reporter: Any) -> None:
+    """eval.json describes the checkpoint this resume is about to replace: remove it rather than let it mislead."""
+    if run.evaluation.is_file():
+        try:
+            run.evaluation.unlink()
+        except OSError as error:
+            raise OutputError(f"Cannot remove the stale {str(run.evaluation)!r}: {error.strerror or error}.") from None
+        reporter.note(f"Removed {run.evaluation.name}: it described the checkpoint this resume trains past.")
+
+
 def _fit(trainer: Trainer) -> list[dict]:
     run, world = trainer.run, trainer.world
-    world.together(lambda: run.write_status("running", epochs=trainer.recipe.trainer.epochs), main_only=True)
+    world.together(
+        lambda: run.write_status("running", epochs=trainer.recipe.trainer.epochs, step_in_epoch=None, error=None),
+        main_only=True,
+    )
     try:
         history = trainer.fit()
     except (Interrupted, KeyboardInterrupt):
@@ -100,6 +129,8 @@ def _fit(trainer: Trainer) -> list[dict]:
         if world.is_main:
             _record(run, "failed", error=message, epoch=trainer.epoch)
         raise
+    finally:
+        trainer.reporter.finish()  # clears a live progress bar before anything else is printed
     world.together(lambda: run.write_status("finished", epoch=trainer.epoch), main_only=True)
     return history
 

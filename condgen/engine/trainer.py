@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..errors import CheckpointError, DistributedError, NumericalError, UserError
+from ..errors import CheckpointError, DistributedError, Notice, NumericalError
 from ..model import ConditionalVAE, InvalidParameters, Losses, build_model
 from ..recipe import ResolvedRecipe
 from .checkpoint import content_digest, load_checkpoint, save_checkpoint
@@ -48,9 +48,10 @@ from .updates import Updates
 TERMS = tuple(f.name for f in fields(Losses))
 
 
-class Interrupted(UserError):
+class Interrupted(Notice):
     """The user pressed Ctrl-C; a checkpoint was saved."""
 
+    title = "Stopped"
     exit_code = 130
 
 
@@ -461,7 +462,7 @@ class Trainer:
             "test_kl": test["kl"],
             "images_per_s": self.totals.examples / max(self.totals.seconds, 1e-9),
             "train_seconds": self.totals.seconds,
-            "wall_time": time.time(),
+            "ended_at": time.time(),  # Unix time; train_seconds is the epoch's duration
             "peak_rss_mb": self.world.max_over_ranks(peak_rss_mb()),  # the largest process's peak
         }
         self.history.append(row)

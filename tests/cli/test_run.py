@@ -55,7 +55,7 @@ def test_run_trains_and_reports_the_run_folder(tiny_recipe, cli) -> None:
     code, out, err = cli("run", tiny_recipe, "trainer.epochs=1")
     assert code == 0, err
     (run,) = (tiny_recipe.parent / "runs").iterdir()
-    assert "Training tiny for 1 epochs" in out
+    assert "Training tiny for 1 epoch\n" in out  # not "1 epochs"
     assert "Finished: test -ELBO" in out and "after epoch 1" in out
     assert f"Run folder: {run}" in out
     saved = yaml.safe_load((run / "recipe.yaml").read_text())
