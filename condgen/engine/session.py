@@ -83,7 +83,8 @@ def resume_run(
         _fit(trainer)  # trains nothing, but writes what a kill just after the last checkpoint left unwritten
         raise world.mark_agreed(RunFinished(
             f"Run {str(trainer.run.path)!r} is already finished: it trained all {epochs} epochs of its recipe.",
-            hint=f"To train it further: condgen run --resume {trainer.run.path} trainer.epochs=N --force, N > {epochs}.",
+            hint=f"To train it further: condgen run --resume {trainer.run.path} trainer.epochs=N --force, "
+            f"N > {epochs}.",
         ))
     reporter.note(f"Resuming {trainer.run.path} from epoch {trainer.epoch + 1}, step {trainer.step_in_epoch}.")
     world.together(lambda: _drop_stale_evaluation(trainer.run, reporter), main_only=True)
