@@ -49,13 +49,17 @@ def test_examples(dataset: MaskedDataset, count: int, seed: int) -> Examples:
     return Examples(x, condition)
 
 
-def user_example(dataset: MaskedDataset, image: Path, mask: Path) -> Examples:
-    """The user's image, revealed where the mask PNG is black (white marks the pixels to fill in)."""
+def user_example(dataset: MaskedDataset, image: Path, mask: Path, resize: bool = False) -> Examples:
+    """The user's image, revealed where the mask PNG is black (white marks the pixels to fill in).
+
+    With ``resize`` both are scaled to the run's image size (the mask without smoothing, so it stays black and
+    white); without it a different size is refused.
+    """
     channels, height, width = _image_shape(dataset)
     if channels not in (1, 3):
         raise InputError(f"The run's images have {channels} channels; a PNG image can give 1 (grey) or 3 (RGB).")
-    x = _read_png(image, "L" if channels == 1 else "RGB", (height, width), "image")
-    hole = _read_png(mask, "L", (height, width), "mask")[:, :1] > 0.5
+    x = _read_png(image, "L" if channels == 1 else "RGB", (height, width), "image", resize)
+    hole = _read_png(mask, "L", (height, width), "mask", resize)[:, :1] > 0.5
     hidden = int(hole.sum())
     if hidden == 0:
         raise InputError(f"The mask {str(mask)!r} observes every pixel (it has no white pixel): nothing to inpaint.",
@@ -73,8 +77,8 @@ def _image_shape(dataset: MaskedDataset) -> tuple[int, int, int]:
     return shape
 
 
-def _read_png(path: Path, mode: str, size: tuple[int, int], what: str) -> torch.Tensor:
-    """(1, C, H, W) in [0, 1] from an image file, converted to ``mode``."""
+def _read_png(path: Path, mode: str, size: tuple[int, int], what: str, resize: bool = False) -> torch.Tensor:
+    """(1, C, H, W) in [0, 1] from an image file, converted to ``mode`` (and scaled to ``size`` with ``resize``)."""
     from PIL import Image, UnidentifiedImageError
 
     try:
@@ -85,10 +89,14 @@ def _read_png(path: Path, mode: str, size: tuple[int, int], what: str) -> torch.
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise InputError(f"The {what} file {str(path)!r} cannot be read as an image: {error}.") from None
     height, width = size
+    if picture.size != (width, height) and resize:
+        smoothing = Image.Resampling.NEAREST if what == "mask" else Image.Resampling.LANCZOS
+        picture = picture.resize((width, height), smoothing)
     if picture.size != (width, height):
         raise InputError(
             f"The {what} {str(path)!r} is {picture.size[0]}x{picture.size[1]} pixels; "
-            f"the run's images are {width}x{height}."
+            f"the run's images are {width}x{height}.",
+            hint="Pass --resize to scale the image and the mask to that size.",
         )
     pixels = torch.frombuffer(bytearray(picture.tobytes()), dtype=torch.uint8)
     channels = 1 if mode == "L" else 3
@@ -126,7 +134,30 @@ def _check_compatible(loaded: LoadedRun, baseline: LoadedRun) -> None:
 
 
 def save_figure(rows: list[tuple[str, torch.Tensor]], path: Path) -> None:
-    """One labelled grid: a row per entry, a column per example (written atomically)."""
+    """The figure as a PNG (written atomically): a labelled grid, or for one example a row of labelled panels."""
+    figure = _panels(rows) if len(rows[0][1]) == 1 else _grid(rows)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.1)
+
+
+def _panels(rows: list[tuple[str, torch.Tensor]]):
+    """One example: its input, truth and completions side by side, each large enough to see, titled above."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1.6 * len(rows), 1.9), dpi=100)
+    FigureCanvasAgg(figure)
+    for axes, (label, images) in zip(figure.subplots(1, len(rows), squeeze=False)[0], rows):
+        picture = images[0].clamp(0, 1).permute(1, 2, 0).numpy()
+        axes.imshow(picture, cmap="gray" if picture.shape[2] == 1 else None, vmin=0, vmax=1, interpolation="nearest")
+        axes.set_title(label, fontsize="medium")
+        axes.set_xticks([])
+        axes.set_yticks([])
+    return figure
+
+
+def _grid(rows: list[tuple[str, torch.Tensor]]):
+    """Several examples: a row per entry, labelled on the left, a column per example."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -147,5 +178,4 @@ def save_figure(rows: list[tuple[str, torch.Tensor]], path: Path) -> None:
     axes.set_xticks([])
     for side in axes.spines.values():
         side.set_visible(False)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.1)
+    return figure
