@@ -229,7 +229,8 @@ __SUMMARY__
 
 A plugin for condgen, which is not on PyPI: install condgen from its source or from a wheel built from it
 first. The `__NAME__` __KIND__ lives in `__MODULE__/__init__.py`, next to its config model `__CLASS__Config`
-(the options a recipe may set), and is registered by the `register_components` hook. condgen finds it through the entry point in `pyproject.toml`:
+(the options a recipe may set), and is registered by the `register_components` hook. condgen finds it through
+the entry point in `pyproject.toml`:
 
 ```toml
 [project.entry-points.condgen]

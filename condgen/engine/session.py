@@ -82,7 +82,8 @@ def resume_run(
     if trainer.epoch >= epochs:
         _fit(trainer)  # trains nothing, but writes what a kill just after the last checkpoint left unwritten
         raise world.mark_agreed(RunFinished(
-            f"Run {str(trainer.run.path)!r} is already finished: it trained every epoch its recipe asks for ({epochs}).",
+            f"Run {str(trainer.run.path)!r} is already finished: "
+            f"it trained every epoch its recipe asks for ({epochs}).",
             hint=f"To train it further: condgen run --resume {trainer.run.path} trainer.epochs=N --force, "
             f"N > {epochs}.",
         ))

@@ -85,7 +85,8 @@ def test_resuming_a_finished_run_says_so_and_how_to_extend_it(tiny_recipe, cli) 
     before = (run.path / "checkpoints" / "last.pt").read_bytes()
     code, out, err = cli("run", "--resume", run.path)
     assert code == 0, err
-    assert f"Finished: Run {str(run.path)!r} is already finished: it trained every epoch its recipe asks for (2)." in err
+    finished = f"Finished: Run {str(run.path)!r} is already finished: it trained every epoch its recipe asks for (2)."
+    assert finished in err
     assert f"condgen run --resume {run.path} trainer.epochs=N --force" in err
     assert "Error" not in err and "Resuming" not in out
     assert (run.path / "checkpoints" / "last.pt").read_bytes() == before
