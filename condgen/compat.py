@@ -9,6 +9,12 @@ library failed to load, we define the two missing op schemas and import again.
 A correctly matched install imports on the first try and is never touched.
 
 Everything in condgen and its plugins imports torchvision through this module.
+
+Public API, for plugin authors and users alike: ``import condgen.compat`` once,
+before the first ``import torchvision`` of a process (a script, a notebook, a
+plugin's own module), and a plain ``import torchvision`` works from then on;
+``ops_were_stubbed()`` says whether the repair was needed. See the README's
+install section and docs/writing-plugins.md.
 """
 
 from __future__ import annotations

@@ -8,7 +8,10 @@ model's whole step on a CPU.
 from __future__ import annotations
 
 import os
+import shutil
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import torch
 
@@ -24,6 +27,49 @@ def resolve_data_root(configured: Path | str | None) -> Path:
     if from_env:
         return Path(from_env).expanduser()
     return DEFAULT_DATA_DIR
+
+
+@contextmanager
+def removed_on_failure(folder: Path) -> Iterator[None]:
+    """If the block raises, remove the folders on the way to ``folder`` that did not exist before it.
+
+    A failed download then leaves nothing behind (no empty ``/typo/MNIST/raw``); folders that existed are kept.
+    """
+    created = None
+    probe = Path(folder).absolute()
+    while not probe.exists():
+        created, probe = probe, probe.parent
+    try:
+        yield
+    except BaseException:
+        if created is not None:
+            shutil.rmtree(created, ignore_errors=True)
+        raise
+
+
+#: What the socket and TLS errors under a failed download mean, in words (first match wins).
+_DOWNLOAD_FAILURES = (
+    (
+        ("Name or service not known", "Temporary failure in name resolution", "nodename nor servname",
+         "getaddrinfo failed", "No address associated"),
+        "the server's name could not be looked up (no DNS: this machine looks offline)",
+    ),
+    (("Network is unreachable", "No route to host"), "there is no network route to the server (offline)"),
+    (("Connection refused",), "the connection was refused (by a proxy or firewall, or the server is down)"),
+    (("timed out", "Timeout"), "the connection timed out"),
+    (("CERTIFICATE_VERIFY_FAILED",), "the server's TLS certificate could not be verified"),
+)
+
+
+def download_failure(error: BaseException) -> str:
+    """Why a download failed, in words a user can act on (torchvision's own message can end at a bare colon)."""
+    text = str(error)
+    for needles, words in _DOWNLOAD_FAILURES:
+        if any(needle in text for needle in needles):
+            return words
+    lines = [line.strip().removeprefix("<urlopen error ").removesuffix(">") for line in text.splitlines()]
+    detail = [line for line in lines if line and not line.endswith(":")]
+    return detail[-1] if detail else f"{type(error).__name__}, with no detail"
 
 
 class TensorSplit:

@@ -26,6 +26,15 @@ class UserError(CondgenError):
         return self.message if self.hint is None else f"{self.message}\n{self.hint}"
 
 
+class Notice(UserError):
+    """Not a mistake: work stopped on purpose (Ctrl-C) or not needed (a finished run resumed).
+
+    The CLI prints it under its ``title`` instead of ``Error:``; ``exit_code`` still tells scripts what happened.
+    """
+
+    title = "Note"
+
+
 class RecipeError(UserError):
     """A recipe that cannot be read or does not validate."""
 

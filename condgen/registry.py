@@ -128,4 +128,7 @@ def unknown_name_message(kind: str, name: str, known: list[str]) -> str:
     if close:
         message += f" Did you mean {close[0]!r}?"
     listed = ", ".join(known) if known else "none"
-    return f"{message} Registered {kind}s: {listed}."
+    return (
+        f"{message} Registered {kind}s: {listed}. `condgen plugins` lists every installed component; one from "
+        "another package needs that package installed (pip install ...) or its module in the recipe's plugins: list."
+    )

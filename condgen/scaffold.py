@@ -227,9 +227,10 @@ README_HEAD = """\
 
 __SUMMARY__
 
-A plugin for [condgen](https://pypi.org/project/condgen/): the `__NAME__` __KIND__ lives in
-`__MODULE__/__init__.py`, next to its config model `__CLASS__Config` (the options a recipe may set), and is
-registered by the `register_components` hook. condgen finds it through the entry point in `pyproject.toml`:
+A plugin for condgen, which is not on PyPI: install condgen from its source or from a wheel built from it
+first. The `__NAME__` __KIND__ lives in `__MODULE__/__init__.py`, next to its config model `__CLASS__Config`
+(the options a recipe may set), and is registered by the `register_components` hook. condgen finds it through
+the entry point in `pyproject.toml`:
 
 ```toml
 [project.entry-points.condgen]
@@ -272,7 +273,8 @@ python -m build            # writes dist/*.whl and dist/*.tar.gz
 python -m twine upload dist/*
 ```
 
-Then anyone can `pip install __DIST__` and name `__NAME__` in a recipe. See condgen's `docs/writing-plugins.md`.
+Then anyone who has condgen installed can `pip install __DIST__` and name `__NAME__` in a recipe. See condgen's
+`docs/writing-plugins.md` (Publishing) for installing condgen itself.
 """
 
 GITIGNORE = """\

@@ -86,6 +86,12 @@ def test_compat_gives_a_working_torchvision_and_says_whether_it_stubbed(tmp_path
         assert "operator torchvision::" in plain_import["error"] and "does not exist" in plain_import["error"]
 
 
+def test_importing_condgen_compat_first_makes_a_plain_torchvision_import_work(tmp_path, plain_import) -> None:
+    # The one-line remedy the README and docs/writing-plugins.md give for a user's notebook or a plugin's script.
+    result = python("import condgen.compat\n" + PLAIN_IMPORT, tmp_path)
+    assert result == {"ok": True, "error": ""}
+
+
 def test_compat_leaves_an_install_whose_op_schemas_exist_alone(tmp_path, plain_import) -> None:
     # On a matched install the ops load by themselves; elsewhere simulate one by
     # defining the schemas before anything imports torchvision.

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import torch
 
-from condgen.data import DATA_DIR_ENV, DEFAULT_DATA_DIR, TensorSplit, resolve_data_root
+from condgen.data import (
+    DATA_DIR_ENV,
+    DEFAULT_DATA_DIR,
+    TensorSplit,
+    download_failure,
+    removed_on_failure,
+    resolve_data_root,
+)
 
 
 def test_recipe_root_wins_over_environment(monkeypatch, tmp_path) -> None:
@@ -53,3 +60,34 @@ def test_split_without_scale_returns_values_unchanged() -> None:
 def test_split_rejects_mismatched_lengths() -> None:
     with pytest.raises(ValueError, match="x has 3 examples but condition has 2"):
         TensorSplit(torch.zeros(3, 1), torch.zeros(2, 1))
+
+
+def test_a_failing_block_removes_only_the_folders_it_created(tmp_path) -> None:
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(RuntimeError):
+        with removed_on_failure(tmp_path / "kept" / "new" / "raw"):
+            (tmp_path / "kept" / "new" / "raw").mkdir(parents=True)
+            (tmp_path / "kept" / "new" / "raw" / "part.gz").write_bytes(b"half")
+            raise RuntimeError("download failed")
+    assert (tmp_path / "kept").is_dir() and not (tmp_path / "kept" / "new").exists()
+    with removed_on_failure(tmp_path / "kept" / "ok"):  # success keeps what the block made
+        (tmp_path / "kept" / "ok").mkdir()
+    assert (tmp_path / "kept" / "ok").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("message", "words"),
+    [
+        # torchvision's own message, whose first line ends at a bare colon
+        (
+            "Error downloading train-images-idx3-ubyte.gz:\nTried https://a/, got:\n"
+            "<urlopen error [Errno -3] Temporary failure in name resolution>\n",
+            "the server's name could not be looked up (no DNS: this machine looks offline)",
+        ),
+        ("Tried x, got:\n<urlopen error [Errno 101] Network is unreachable>", "no network route to the server"),
+        ("Error downloading x:\nTried y, got:\nHTTP Error 404: Not Found\n", "HTTP Error 404: Not Found"),
+        ("Error downloading x:\n", "RuntimeError, with no detail"),
+    ],
+)
+def test_download_failures_are_explained_in_words(message, words) -> None:
+    assert words in download_failure(RuntimeError(message))

@@ -57,6 +57,9 @@ def test_unknown_name_with_nothing_close_still_lists_the_candidates() -> None:
         registry.get("encoder", "transformer")
     assert "Did you mean" not in caught.value.message
     assert "Registered encoders: mlp." in caught.value.message
+    # ... and says how to find or install the plugin that might provide it
+    assert "`condgen plugins` lists every installed component" in caught.value.message
+    assert "pip install" in caught.value.message and "plugins: list" in caught.value.message
     with pytest.raises(PluginError, match="Registered heads: none"):
         registry.get("head", "classifier")
 

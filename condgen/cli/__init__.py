@@ -18,7 +18,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import UserError
+from ..errors import Notice, UserError
 from ..fields import MAX_SEED, path_problem
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -66,9 +66,17 @@ def announce_local_plugins(specs: list[str]) -> None:
 def report(error: UserError) -> None:
     if _debug["on"] and (error.__cause__ is not None or error.__context__ is not None):
         traceback.print_exception(error, file=sys.stderr)
-    err_console.print(f"[bold red]Error:[/] {escape(error.message)}")
+    if isinstance(error, Notice):
+        err_console.print(f"[bold yellow]{error.title}:[/] {escape(error.message)}")
+    else:
+        err_console.print(f"[bold red]Error:[/] {escape(error.message)}")
     if error.hint:
         err_console.print(escape(error.hint))
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 epoch``, ``2 epochs``: for nouns whose plural adds an s."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import click
 import yaml
+from rich.cells import cell_len
 from rich.table import Table
 
 from ..errors import UserError
 from . import PATH, cli, console
 
 MAX_DIFFERENCES = 12
+#: a table row: its name, a cell per run, its rich style
+Row = tuple[str, list[str], "str | None"]
 ROWS = (
     ("test_elbo", "test -ELBO", "{:.2f}"),
     ("nll", "NLL", "{:.2f}"),
@@ -36,32 +39,86 @@ def compare_command(runs: tuple[Path, ...], output: Path) -> None:
     runs = tuple(dict.fromkeys(runs))  # the same run named twice is one column
     histories = {run: read_history(run) for run in runs}
     evals = {run: read_eval(run) for run in runs}
-    labels = run_labels(runs)
-    table = Table(title="condgen runs")
-    table.add_column("", overflow="fold")
-    for run in runs:
-        table.add_column(labels[run], justify="right", overflow="fold")
     differences = recipe_differences({run: read_recipe(run) for run in runs})
-    for key, values in differences[:MAX_DIFFERENCES]:
-        table.add_row(key, *values, style="cyan")
+    rows: list[Row | None] = [(key, values, "cyan") for key, values in differences[:MAX_DIFFERENCES]]
     if len(differences) > MAX_DIFFERENCES:
-        table.add_row(f"(+{len(differences) - MAX_DIFFERENCES} more recipe keys differ)", *("" for _ in runs))
+        rows.append((f"(+{len(differences) - MAX_DIFFERENCES} more recipe keys differ)", ["" for _ in runs], None))
     if differences:
-        table.add_section()
-    table.add_row("epochs", *(str(len(histories[run])) for run in runs))
+        rows.append(None)  # a rule between what differs and what came out
+    rows.append(("epochs", [str(len(histories[run])) for run in runs], None))
+    from_metrics = False
     for key, label, fmt in ROWS:
         cells = []
         for run in runs:
             value = (evals[run] or {}).get(key)
-            cells.append("-" if value is None else fmt.format(value))
-        table.add_row(label, *cells)
-    table.add_row("train images/s", *(f"{histories[run][-1].get('images_per_s', 0):,.0f}" for run in runs))
-    console.print(table)
+            if value is None and key == "test_elbo" and histories[run][-1].get("test_elbo") is not None:
+                value, from_metrics = histories[run][-1]["test_elbo"], True
+                cells.append(fmt.format(value) + "*")
+            else:
+                cells.append("-" if value is None else fmt.format(value))
+        rows.append((label, cells, None))
+    rows.append(("train images/s", [f"{histories[run][-1].get('images_per_s', 0):,.0f}" for run in runs], None))
+    labels = run_labels(runs)
+    for table in run_tables(runs, labels, rows, console.width):
+        console.print(table)
     missing = [str(run) for run in runs if evals[run] is None]
+    if from_metrics:
+        console.print("* test -ELBO after the last epoch, from metrics.jsonl (the run has no eval.json).")
     if missing:
-        console.print(f"Not evaluated yet (run condgen eval on them): {', '.join(missing)}")
-    plot_curves(histories, labels, output)
+        console.print(f"Not evaluated yet (condgen eval gives NLL, accuracy and FID): {', '.join(missing)}")
+    plot_curves(histories, legend_labels(runs, differences, labels), output)
     console.print(f"Training curves: {output}")
+
+
+def run_tables(
+    runs: tuple[Path, ...], labels: dict[Path, str], rows: list[Row | None], width: int
+) -> list[Table]:
+    """The comparison as tables no wider than ``width``, without breaking a word.
+
+    Columns are as wide as their longest cell. When the runs' own labels make the table too wide they become
+    ``#1``, ``#2``... (listed under the table); when that is still too wide, the runs are split over several
+    tables, each with the row names.
+    """
+    shown = [row for row in rows if row is not None]
+    key_width = max(cell_len(key) for key, _, _ in shown)
+    cells = [[values[i] for _, values, _ in shown] for i in range(len(runs))]
+
+    def column_widths(headers: list[str]) -> list[int]:
+        return [max(cell_len(h), *(cell_len(c) for c in column)) for h, column in zip(headers, cells)]
+
+    headers = [labels[run] for run in runs]
+    if _table_width(key_width, column_widths(headers)) > width:
+        headers = [f"#{i + 1}" for i in range(len(runs))]
+    widths = column_widths(headers)
+    for count in range(1, len(runs) + 1):  # the fewest tables, with the runs spread evenly over them
+        size = -(-len(runs) // count)
+        groups = [list(range(start, min(start + size, len(runs)))) for start in range(0, len(runs), size)]
+        if all(_table_width(key_width, [widths[i] for i in group]) <= width for group in groups):
+            break
+    tables = []
+    for group in groups:
+        table = Table(title="condgen runs" if not tables else None)
+        table.add_column("", no_wrap=True)
+        for index in group:
+            table.add_column(headers[index], justify="right", no_wrap=True, overflow="ellipsis")
+        for row in rows:
+            if row is None:
+                table.add_section()
+                continue
+            key, values, style = row
+            table.add_row(key, *(values[i] for i in group), style=style)
+        tables.append(table)
+    if headers[0] == "#1":
+        listing = Table.grid(padding=(0, 1))
+        for index, run in enumerate(runs):
+            listing.add_row(f"#{index + 1}", labels[run])
+        tables.append(listing)
+    return tables
+
+
+def _table_width(key_width: int, widths: list[int]) -> int:
+    """A rich table's width: each column's cells plus one space either side, and a border between and around."""
+    return sum(w + 2 for w in [key_width, *widths]) + len(widths) + 2
 
 
 def read_history(run: Path) -> list[dict]:
@@ -146,18 +203,66 @@ def curve_keys(histories: dict[Path, list[dict]]) -> list[str]:
     return list(keys)
 
 
+def legend_labels(
+    runs: tuple[Path, ...], differences: list[tuple[str, list[str]]], labels: dict[Path, str]
+) -> dict[Path, str]:
+    """What tells the runs apart, for a legend.
+
+    Recipe names, when they tell every run apart; else, for two runs, the values of the keys that differ
+    (``seed=1``); else one key that tells every run apart; else the values in which each run departs from the
+    most common ones (a run that departs nowhere: ``common settings``). Runs the recipe cannot tell apart keep
+    their path labels.
+    """
+    if not differences:
+        return {run: labels[run] for run in runs}
+    apart = [d for d in differences if len(set(d[1])) == len(runs)]
+    named = [d for d in apart if d[0] == "name"]
+    telling = named or (differences if len(runs) == 2 else apart[:1])
+    if telling:
+        shown = {run: [(key, values[i]) for key, values in telling] for i, run in enumerate(runs)}
+    else:
+        common = {key: max(values, key=values.count) for key, values in differences}  # ties: the first run's
+        shown = {
+            run: [(key, values[i]) for key, values in differences if values[i] != common[key]]
+            for i, run in enumerate(runs)
+        }
+    texts = {run: _pairs(pairs) for run, pairs in shown.items()}
+    counts = {text: list(texts.values()).count(text) for text in texts.values()}
+    return {run: text if counts[text] == 1 else f"{text} ({labels[run]})" for run, text in texts.items()}
+
+
+def _pairs(pairs: list[tuple[str, str]], most: int = 3) -> str:
+    if not pairs:
+        return "common settings"
+    text = ", ".join(value if key == "name" else f"{key}={value}" for key, value in pairs[:most])
+    return text + (", ..." if len(pairs) > most else "")
+
+
 def plot_curves(histories: dict[Path, list[dict]], labels: dict[Path, str], output: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     from ..engine.atomic import atomic_path
+
+    if output.parent and not output.parent.is_dir():
+        raise UserError(f"The folder for {str(output)!r} does not exist.")
+    figure = curve_figure(histories, labels)
+    with atomic_path(output) as tmp:
+        figure.savefig(tmp, format="png", dpi=100)
+
+
+def curve_figure(histories: dict[Path, list[dict]], labels: dict[Path, str]):
+    """A panel per logged loss, a line per run, one legend under the panels (a matplotlib Figure)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     keys = curve_keys(histories)
     columns = min(3, len(keys))
     rows = -(-len(keys) // columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(4.5 * columns, 3.2 * rows), squeeze=False)
+    legend_columns = min(3, len(histories))
+    legend_inches = 0.3 * -(-len(histories) // legend_columns) + 0.2
+    height = 3.2 * rows + legend_inches
+    figure = Figure(figsize=(4.5 * columns, height))
+    FigureCanvasAgg(figure)
+    axes = figure.subplots(rows, columns, squeeze=False)
     for axis, key in zip(axes.flat, keys):
         for run, history in histories.items():
             points = [(row["epoch"], row[key]) for row in history if key in row]
@@ -165,12 +270,11 @@ def plot_curves(histories: dict[Path, list[dict]], labels: dict[Path, str], outp
                 axis.plot(*zip(*points), marker=".", label=labels[run])
         axis.set_title(key)
         axis.set_xlabel("epoch")
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     for axis in list(axes.flat)[len(keys):]:
         axis.set_visible(False)
-    axes.flat[0].legend(fontsize="small")
-    figure.tight_layout()
-    if output.parent and not output.parent.is_dir():
-        raise UserError(f"The folder for {str(output)!r} does not exist.")
-    with atomic_path(output) as tmp:
-        figure.savefig(tmp, format="png", dpi=100)
-    plt.close(figure)
+    # One legend for every panel, under them, so it never covers a curve.
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    figure.legend(handles, names, loc="lower center", ncol=legend_columns, fontsize="small", frameon=False)
+    figure.tight_layout(rect=(0, legend_inches / height, 1, 1))
+    return figure

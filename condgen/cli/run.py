@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import UserError
-from . import PATH, allow_plugins_option, announce_local_plugins, cli, console, report
+from . import PATH, allow_plugins_option, announce_local_plugins, cli, console, plural, report
+from .recipe_command import RecipeCommand
 
 if TYPE_CHECKING:
     from ..engine.distributed import World
 
 
-@cli.command(context_settings={"ignore_unknown_options": False})
-@click.argument("args", nargs=-1)
+@cli.command(cls=RecipeCommand, context_settings={"ignore_unknown_options": False})
+@click.argument("args", nargs=-1, metavar="RECIPE [KEY=VALUE]...")
 @click.option("--resume", "resume", type=PATH, help="Continue the run in this folder.")
 @click.option("--force", is_flag=True, help="With --resume: continue even if the recipe changed.")
 @click.option(
@@ -84,7 +85,8 @@ def train(
         if world.is_main:
             announce_local_plugins(resolved.recipe.plugins)
             on = f" on {world.size} processes" if world.size > 1 else ""
-            console.print(f"Training [bold]{resolved.recipe.name}[/] for {resolved.recipe.trainer.epochs} epochs{on}")
+            epochs = plural(resolved.recipe.trainer.epochs, "epoch")
+            console.print(f"Training [bold]{resolved.recipe.name}[/] for {epochs}{on}")
         run_dir, history = start_run(resolved, reporter, world)
     if not world.is_main:
         return

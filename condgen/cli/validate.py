@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from . import announce_local_plugins, cli, console
+from .recipe_command import RecipeCommand
 from .run import split_args
 
 
-@cli.command()
-@click.argument("args", nargs=-1, required=True)
+@cli.command(cls=RecipeCommand)
+@click.argument("args", nargs=-1, required=True, metavar="RECIPE [KEY=VALUE]...")
 @click.option("--show", is_flag=True, help="Print the resolved recipe (every default filled in).")
 def validate(args: tuple[str, ...], show: bool) -> None:
     """Report every problem in RECIPE, with file and line, or print that it is valid."""

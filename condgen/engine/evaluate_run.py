@@ -22,8 +22,9 @@ from ..evaluation import (
 from ..protocols import MetricDataset
 from .atomic import write_json
 from .loaded_run import load_run
+from .run_dir import EVAL_FILE
 
-EVAL_FILE = "eval.json"
+__all__ = ["EVAL_FILE", "EvalSettings", "evaluate_run"]
 
 
 @dataclass(frozen=True)

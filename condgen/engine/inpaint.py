@@ -50,13 +50,17 @@ def test_examples(dataset: MaskedDataset, count: int, seed: int) -> Examples:
     return Examples(x, condition)
 
 
-def user_example(dataset: MaskedDataset, image: Path, mask: Path) -> Examples:
-    """The user's image, revealed where the mask PNG is black (white marks the pixels to fill in)."""
+def user_example(dataset: MaskedDataset, image: Path, mask: Path, resize: bool = False) -> Examples:
+    """The user's image, revealed where the mask PNG is black (white marks the pixels to fill in).
+
+    With ``resize`` both are scaled to the run's image size (the mask without smoothing, so it stays black and
+    white); without it a different size is refused.
+    """
     channels, height, width = _image_shape(dataset)
     if channels not in (1, 3):
         raise InputError(f"The run's images have {channels} channels; a PNG image can give 1 (grey) or 3 (RGB).")
-    x = _read_png(image, "L" if channels == 1 else "RGB", (height, width), "image")
-    hole = _read_png(mask, "L", (height, width), "mask")[:, :1] > 0.5
+    x = _read_png(image, "L" if channels == 1 else "RGB", (height, width), "image", resize)
+    hole = _read_png(mask, "L", (height, width), "mask", resize)[:, :1] > 0.5
     hidden = int(hole.sum())
     if hidden == 0:
         raise InputError(f"The mask {str(mask)!r} observes every pixel (it has no white pixel): nothing to inpaint.",
@@ -74,8 +78,12 @@ def _image_shape(dataset: MaskedDataset) -> tuple[int, int, int]:
     return shape
 
 
-def _read_png(path: Path, mode: str, size: tuple[int, int], what: str) -> torch.Tensor:
-    """(1, C, H, W) in [0, 1] from an image file, converted to ``mode``.
+#: the largest picture ``--resize`` scales down, checked from the header before decoding
+MAX_RESIZE_SIDE = 4096
+
+
+def _read_png(path: Path, mode: str, size: tuple[int, int], what: str, resize: bool = False) -> torch.Tensor:
+    """(1, C, H, W) in [0, 1] from an image file, converted to ``mode`` (and scaled to ``size`` with ``resize``).
 
     The size comes from the file's header and is checked before any pixel is
     decoded: a small file can claim 20000x20000 pixels (a decompression bomb).
@@ -88,8 +96,8 @@ def _read_png(path: Path, mode: str, size: tuple[int, int], what: str) -> torch.
             # PIL warns (or raises) about huge images in open(), from the header alone; either way it is refused.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as opened:
-                if opened.size != (width, height):
-                    raise _wrong_size(path, what, opened.size, size)
+                if opened.size != (width, height) and not (resize and max(opened.size) <= MAX_RESIZE_SIDE):
+                    raise _wrong_size(path, what, opened.size, size, resize)
                 picture = opened.convert(mode)
     except FileNotFoundError:
         raise InputError(f"The {what} file {str(path)!r} does not exist.") from None
@@ -100,15 +108,19 @@ def _read_png(path: Path, mode: str, size: tuple[int, int], what: str) -> torch.
         ) from None
     except (UnidentifiedImageError, OSError, ValueError) as error:
         raise InputError(f"The {what} file {str(path)!r} cannot be read as an image: {error}.") from None
+    if picture.size != (width, height):
+        smoothing = Image.Resampling.NEAREST if what == "mask" else Image.Resampling.LANCZOS
+        picture = picture.resize((width, height), smoothing)
     pixels = torch.frombuffer(bytearray(picture.tobytes()), dtype=torch.uint8)
     channels = 1 if mode == "L" else 3
     return pixels.view(height, width, channels).permute(2, 0, 1).unsqueeze(0).float() / 255
 
 
-def _wrong_size(path: Path, what: str, found: tuple[int, int], size: tuple[int, int]) -> InputError:
-    return InputError(
-        f"The {what} {str(path)!r} is {found[0]}x{found[1]} pixels; the run's images are {size[1]}x{size[0]}."
-    )
+def _wrong_size(path: Path, what: str, found: tuple[int, int], size: tuple[int, int], resize: bool) -> InputError:
+    message = f"The {what} {str(path)!r} is {found[0]}x{found[1]} pixels; the run's images are {size[1]}x{size[0]}."
+    if resize:
+        return InputError(f"{message} --resize scales pictures of at most {MAX_RESIZE_SIDE} pixels a side.")
+    return InputError(message, hint="Pass --resize to scale the image and the mask to that size.")
 
 
 @torch.no_grad()
@@ -142,7 +154,30 @@ def _check_compatible(loaded: LoadedRun, baseline: LoadedRun) -> None:
 
 
 def save_figure(rows: list[tuple[str, torch.Tensor]], path: Path) -> None:
-    """One labelled grid: a row per entry, a column per example (written atomically)."""
+    """The figure as a PNG (written atomically): a labelled grid, or for one example a row of labelled panels."""
+    figure = _panels(rows) if len(rows[0][1]) == 1 else _grid(rows)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.1)
+
+
+def _panels(rows: list[tuple[str, torch.Tensor]]):
+    """One example: its input, truth and completions side by side, each large enough to see, titled above."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(1.6 * len(rows), 1.9), dpi=100)
+    FigureCanvasAgg(figure)
+    for axes, (label, images) in zip(figure.subplots(1, len(rows), squeeze=False)[0], rows):
+        picture = images[0].clamp(0, 1).permute(1, 2, 0).numpy()
+        axes.imshow(picture, cmap="gray" if picture.shape[2] == 1 else None, vmin=0, vmax=1, interpolation="nearest")
+        axes.set_title(label, fontsize="medium")
+        axes.set_xticks([])
+        axes.set_yticks([])
+    return figure
+
+
+def _grid(rows: list[tuple[str, torch.Tensor]]):
+    """Several examples: a row per entry, labelled on the left, a column per example."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -163,5 +198,4 @@ def save_figure(rows: list[tuple[str, torch.Tensor]], path: Path) -> None:
     axes.set_xticks([])
     for side in axes.spines.values():
         side.set_visible(False)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format="png", bbox_inches="tight", pad_inches=0.1)
+    return figure

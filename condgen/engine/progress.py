@@ -62,6 +62,10 @@ class RichReporter:
             ips=ips,
         )
 
+    def note(self, text: str) -> None:
+        """A line about the run as a whole (a resume), not about an epoch."""
+        self.console.print(text, markup=False)
+
     def epoch_done(self, row: dict[str, Any]) -> None:
         self.epoch = row["epoch"]
         self.console.print(
@@ -85,5 +89,6 @@ class SilentReporter:
 
     def start(self, *args: Any) -> None: ...
     def step(self, *args: Any) -> None: ...
+    def note(self, text: str) -> None: ...
     def epoch_done(self, row: dict[str, Any]) -> None: ...
     def finish(self) -> None: ...

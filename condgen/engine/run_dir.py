@@ -22,6 +22,7 @@ RECIPE_FILE = "recipe.yaml"
 STATUS_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT = Path("checkpoints") / "last.pt"
+EVAL_FILE = "eval.json"
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,20 @@ class RunDir:
     def metrics(self) -> Path:
         return self.path / METRICS_FILE
 
+    @property
+    def evaluation(self) -> Path:
+        """``condgen eval``'s numbers for the checkpoint it found (stale once the run trains further)."""
+        return self.path / EVAL_FILE
+
     def sample_path(self, epoch: int) -> Path:
         return self.path / "samples" / f"epoch-{epoch:03d}.png"
 
     def write_status(self, status: str, **fields: Any) -> None:
+        """Merge ``fields`` into run.json; a field given as ``None`` is removed (it no longer applies)."""
         current = self.read_status()
         current.update(fields, status=status, updated=time.strftime("%Y-%m-%dT%H:%M:%S"))
+        for key in [key for key, value in fields.items() if value is None]:
+            del current[key]
         atomic.write_json(self.path / STATUS_FILE, current)
 
     def read_status(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import CheckpointError, OutputError, UserError
+from ..errors import CheckpointError, Notice, OutputError, UserError
 from ..recipe import ResolvedRecipe, load_recipe
 from .distributed import SINGLE, World, gradient_sync
 from .open_run import check_run
@@ -99,6 +99,15 @@ def resume_run(
         sync = gradient_sync(world, parts.device, parts.facts())
         trainer = Trainer(parts, run, reporter, world, sync)
         world.together(lambda: trainer.restore(state))  # any world size: the checkpoint holds the unwrapped model
+        epochs, loop = trainer.recipe.trainer.epochs, trainer.loop
+        if loop.epoch >= epochs:
+            _fit(trainer)  # trains nothing, but writes what a kill just after the last checkpoint left unwritten
+            raise world.mark_agreed(RunFinished(
+                f"Run {str(run.path)!r} is already finished: it trained every epoch its recipe asks for ({epochs}).",
+                hint=f"To train it further: condgen run --resume {run.path} trainer.epochs=N --force, N > {epochs}.",
+            ))
+        reporter.note(f"Resuming {run.path} from epoch {loop.epoch + 1}, step {loop.step_in_epoch}.")
+        world.together(lambda: _drop_stale_evaluation(run, reporter), main_only=True)
         if force:
             from .atomic import write_text
 
@@ -115,9 +124,29 @@ def _changed_recipe_error(run: RunDir, old: Any, new: Any) -> CheckpointError:
     )
 
 
+class RunFinished(Notice):
+    """``--resume`` of a run that has trained every epoch of its recipe: nothing to do, and nothing failed."""
+
+    title = "Finished"
+    exit_code = 0
+
+
+def _drop_stale_evaluation(run: RunDir, reporter: Any) -> None:
+    """eval.json describes the checkpoint this resume is about to replace: remove it rather than let it mislead."""
+    if run.evaluation.is_file():
+        try:
+            run.evaluation.unlink()
+        except OSError as error:
+            raise OutputError(f"Cannot remove the stale {str(run.evaluation)!r}: {error.strerror or error}.") from None
+        reporter.note(f"Removed {run.evaluation.name}: it described the checkpoint this resume trains past.")
+
+
 def _fit(trainer: Trainer) -> list[dict]:
     run, world = trainer.run, trainer.world
-    world.together(lambda: run.write_status("running", epochs=trainer.recipe.trainer.epochs), main_only=True)
+    world.together(
+        lambda: run.write_status("running", epochs=trainer.recipe.trainer.epochs, step_in_epoch=None, error=None),
+        main_only=True,
+    )
     try:
         history = trainer.fit()
     except (Interrupted, KeyboardInterrupt):
@@ -129,6 +158,8 @@ def _fit(trainer: Trainer) -> list[dict]:
         if world.is_main:
             _record(run, "failed", error=message, epoch=trainer.loop.epoch)
         raise
+    finally:
+        trainer.reporter.finish()  # clears a live progress bar before anything else is printed
     world.together(lambda: run.write_status("finished", epoch=trainer.loop.epoch), main_only=True)
     return history
 

@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .. import __version__
-from ..errors import CheckpointError, DistributedError, NumericalError, UserError
+from ..errors import CheckpointError, DistributedError, Notice, NumericalError
 from ..evaluation import elbo_totals, evaluate_elbo
 from ..model import ConditionalVAE, Losses, build_model
 from ..recipe import ResolvedRecipe
@@ -46,8 +46,10 @@ from .updates import GradientSync, Updates
 TERMS = tuple(f.name for f in fields(Losses))
 
 
-class Interrupted(UserError):
+class Interrupted(Notice):
     """The user pressed Ctrl-C, or the process got SIGTERM; a checkpoint was saved. Exit code 128 + the signal."""
+
+    title = "Stopped"
 
     def __init__(self, message: str, *, hint: str | None = None, signum: int = signal.SIGINT) -> None:
         super().__init__(message, hint=hint)
@@ -329,7 +331,7 @@ class Trainer:
             "test_kl": test["kl"],
             "images_per_s": totals.examples / max(totals.seconds, 1e-9),
             "train_seconds": totals.seconds,
-            "wall_time": time.time(),
+            "ended_at": time.time(),  # Unix time; train_seconds is the epoch's duration
             "peak_rss_mb": self.world.max_over_ranks(peak_rss_mb()),  # the largest process's peak
         }
 

@@ -50,3 +50,24 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[tuple[st
         node[path[-1]] = value
         origins[path] = text
     return origins
+
+
+def keys_named(name: str) -> list[str]:
+    """The recipe's own dotted keys whose last part is ``name`` (``epochs`` -> ``trainer.epochs``), for the
+    user who typed a recipe setting as a command-line option. Component options belong to plugins and are not
+    searched."""
+    from pydantic import BaseModel
+
+    from .schema import Block, Recipe
+
+    def walk(model: type[BaseModel], prefix: str) -> list[str]:
+        found = []
+        for field, info in model.model_fields.items():
+            kind = info.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel) and not issubclass(kind, Block):
+                found += walk(kind, f"{prefix}{field}.")
+            elif field == name:
+                found.append(prefix + field)
+        return found
+
+    return walk(Recipe, "")

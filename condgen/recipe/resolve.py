@@ -25,7 +25,7 @@ from ..errors import PluginError, RecipeError
 from ..plugins import Plugins, load_plugins
 from ..registry import Component
 from .overrides import apply_overrides
-from .schema import Block, Recipe, block_options
+from .schema import Block, Recipe, block_options, raw_component_blocks
 from .update_order import plan_stages
 from .yaml_lines import SourceMap, read_yaml_file
 
@@ -95,10 +95,16 @@ class _Problems:
         self.items: list[str] = []
 
     def where(self, path: tuple) -> str:
-        for length in range(len(path), 0, -1):
-            origin = self.origins.get(tuple(str(p) for p in path[:length]))
+        keys = tuple(str(p) for p in path)
+        for length in range(len(keys), 0, -1):
+            origin = self.origins.get(keys[:length])
             if origin is not None:
                 return f"override {origin!r}"
+        if keys and tuple(path) not in self.source_map.lines:
+            # A key the file does not have, which an override created on its way (``traner.epochs=1``).
+            for target, origin in self.origins.items():
+                if target[: len(keys)] == keys:
+                    return f"override {origin!r}"
         return self.source_map.where(path)
 
     def add(self, path: tuple, message: str) -> None:
@@ -194,28 +200,34 @@ def resolve(
     data = copy.deepcopy(data)
     origins = apply_overrides(data, list(overrides))
     problems = _Problems(source_map, origins)
+    recipe: Recipe | None = None
     try:
         recipe = Recipe.model_validate(data)
+        blocks = recipe.component_blocks()
     except ValidationError as error:
         problems.add_validation_error(error, (), Recipe)
-        raise RecipeError(_summary(source_map.source, problems.items)) from None
+        if any(item["loc"][:1] == ("plugins",) for item in error.errors()):
+            raise RecipeError(_summary(source_map.source, problems.items)) from None
+        # The component blocks are still checked, so every problem shows in one pass.
+        blocks = raw_component_blocks(data)
     if plugins is None:
         plugins = load_plugins()
     base_dir = source.parent if source is not None else None
     try:
-        plugins.load_extra(recipe.plugins, base_dir)
+        plugins.load_extra(data.get("plugins") or [] if recipe is None else recipe.plugins, base_dir)
     except PluginError as error:
         problems.add(("plugins",), error.message)
     parts: dict[tuple[str, ...], Part] = {}
-    for path, (kind, block) in recipe.component_blocks().items():
+    for path, (kind, block) in blocks.items():
         part = _resolve_block(plugins, kind, block, path, problems)
         if part is not None:
             parts[path] = part
-    try:
-        plan_stages(recipe.trainer.update_order, list(recipe.model.heads))
-    except ValueError as error:
-        problems.add(("trainer", "update_order"), str(error))
-    if problems.items:
+    if recipe is not None:
+        try:
+            plan_stages(recipe.trainer.update_order, list(recipe.model.heads))
+        except ValueError as error:
+            problems.add(("trainer", "update_order"), str(error))
+    if problems.items or recipe is None:
         raise RecipeError(_summary(source_map.source, problems.items))
     return ResolvedRecipe(recipe, parts, plugins, source)
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..fields import Seed, UsablePath
 
@@ -103,12 +103,33 @@ class Recipe(Strict):
 
     def component_blocks(self) -> dict[tuple[str, ...], tuple[str, Block]]:
         """Every component block, by its path in the recipe, with its kind."""
-        blocks: dict[tuple[str, ...], tuple[str, Block]] = {("data",): ("dataset", self.data)}
-        for kind in ("conditioner", "encoder", "decoder", "prior"):
-            blocks[("model", kind)] = (kind, getattr(self.model, kind))
-        for name, block in self.model.heads.items():
-            blocks[("model", "heads", name)] = ("head", block)
-        return blocks
+        return block_layout(self.data, dict(self.model))
+
+
+def block_layout(data: Any, model: dict[str, Any]) -> dict[tuple[str, ...], tuple[str, Any]]:
+    """Where a recipe's component blocks sit, with their kinds: ``data`` is the data block, ``model`` the model
+    section (validated, or raw as read from YAML)."""
+    blocks: dict[tuple[str, ...], tuple[str, Any]] = {("data",): ("dataset", data)}
+    for kind in ("conditioner", "encoder", "decoder", "prior"):
+        blocks[("model", kind)] = (kind, model.get(kind))
+    heads = model.get("heads")
+    for name, block in (heads.items() if isinstance(heads, dict) else ()):
+        blocks[("model", "heads", name)] = ("head", block)
+    return blocks
+
+
+def raw_component_blocks(data: dict[str, Any]) -> dict[tuple[str, ...], tuple[str, Block]]:
+    """The component blocks of a recipe whose other sections may be invalid: each one that has the form
+    ``{name: ..., option: ...}`` (the others are reported by the recipe's own validation), so that
+    ``condgen validate`` checks their options in the same pass."""
+    model = data.get("model")
+    blocks = {}
+    for path, (kind, raw) in block_layout(data.get("data"), model if isinstance(model, dict) else {}).items():
+        try:
+            blocks[path] = (kind, Block.model_validate(raw))
+        except ValidationError:
+            continue
+    return blocks
 
 
 def block_options(block: Block) -> dict[str, Any]:

@@ -7,6 +7,7 @@ tree, so an error about ``model.encoder.hidden`` can say ``recipe.yaml:7``.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,17 @@ def load_yaml(text: str, source: str) -> tuple[Any, SourceMap]:
     return data, SourceMap(source, lines)
 
 
+def _closest_recipe_hint(path: Path) -> str | None:
+    """``Did you mean ...?`` for a YAML file beside the missing one: the other suffix first (.yml for .yaml)."""
+    try:
+        names = sorted(p.name for p in path.parent.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    except OSError:
+        return None
+    same_stem = [name for name in names if Path(name).stem == path.stem]
+    close = same_stem or difflib.get_close_matches(path.name, names, n=1)
+    return f"Did you mean {str(path.parent / close[0])!r}?" if close else None
+
+
 def read_yaml_file(path: Path) -> tuple[Any, SourceMap]:
     problem = path_problem(path)
     if problem is not None:
@@ -99,7 +111,7 @@ def read_yaml_file(path: Path) -> tuple[Any, SourceMap]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise RecipeError(f"Recipe file {str(path)!r} does not exist.") from None
+        raise RecipeError(f"Recipe file {str(path)!r} does not exist.", hint=_closest_recipe_hint(path)) from None
     except IsADirectoryError:
         raise RecipeError(f"Recipe path {str(path)!r} is a folder, not a YAML file.") from None
     except (OSError, UnicodeDecodeError) as error:

@@ -102,10 +102,10 @@ class MNIST:
             if not self.config.download:
                 raise self._missing(raw, "downloading is switched off (download: false)")
             try:
-                torchvision.datasets.MNIST(str(self.root), train=train, download=True)
+                with condgen.data.removed_on_failure(raw):
+                    torchvision.datasets.MNIST(str(self.root), train=train, download=True)
             except (RuntimeError, OSError) as error:
-                reason = str(error).strip().splitlines()[0]
-                raise self._missing(raw, f"downloading failed ({reason})") from None
+                raise self._missing(raw, f"downloading failed: {condgen.data.download_failure(error)}") from None
         images, labels = (raw / name for name in (RAW_FILES[0:2] if train else RAW_FILES[2:4]))
         count = _check_idx(images, IMAGES_MAGIC, (28, 28))
         if count != _check_idx(labels, LABELS_MAGIC, ()):

@@ -134,7 +134,33 @@ def test_a_users_own_image_and_mask(runs, tmp_path) -> None:
     figure = tmp_path / "mine.png"
     code, output = invoke("inpaint", runs["cvae"], "--image", digit, "--mask", mask, "--samples", "2", "-o", figure)
     assert code == 0, output
-    assert png_size(figure)[0] < png_size(figure)[1]  # one column, four rows
+    assert "(1 image, 2 samples each)" in output
+    width, height = png_size(figure)
+    assert width > 3 * height  # one example: input, truth and two samples side by side
+    assert height > 2 * 28  # each panel drawn larger than the image's own pixels
+
+
+def test_resize_scales_an_image_and_mask_of_another_size(runs, tmp_path) -> None:
+    digit = write_png(tmp_path / "digit.png", torch.zeros(56, 56).index_fill_(0, torch.arange(16, 40), 255))
+    hole = torch.zeros(56, 56)
+    hole[:, 28:] = 255
+    mask = write_png(tmp_path / "mask.png", hole)
+    figure = tmp_path / "mine.png"
+    code, output = invoke("inpaint", runs["cvae"], "--image", digit, "--mask", mask, "-o", figure)
+    assert code == 2 and "56x56" in output and "--resize" in output
+    assert not figure.exists()
+    code, output = invoke("inpaint", runs["cvae"], "--image", digit, "--mask", mask, "--resize", "-o", figure)
+    assert code == 0, output
+    from condgen.engine.inpaint import user_example
+    from condgen.engine.loaded_run import load_run
+
+    dataset = load_run(runs["cvae"]).dataset
+    example = user_example(dataset, digit, mask, resize=True)
+    assert example.x.shape == (1, 1, 28, 28)
+    observed = dataset.observed_mask(example.condition)
+    assert observed[..., :14].all() and not observed[..., 14:].any()  # the mask stays sharp: left kept, right filled
+    code, output = invoke("inpaint", runs["cvae"], "--resize", "-o", figure)
+    assert code == 2 and "--resize scales your own --image" in output
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ def test_run_trains_and_reports_the_run_folder(tiny_recipe, cli) -> None:
     code, out, err = cli("run", tiny_recipe, "trainer.epochs=1")
     assert code == 0, err
     (run,) = (tiny_recipe.parent / "runs").iterdir()
-    assert "Training tiny for 1 epochs" in out
+    assert "Training tiny for 1 epoch\n" in out  # not "1 epochs"
     assert "Finished: test -ELBO" in out and "after epoch 1" in out
     assert f"Run folder: {run}" in out
     saved = yaml.safe_load((run / "recipe.yaml").read_text())
@@ -129,19 +130,30 @@ def test_missing_mnist_says_where_and_how_to_get_it(tmp_path, tiny_recipe, cli) 
     assert not (tmp_path / "runs").exists()
 
 
-def test_missing_mnist_with_a_failed_download(tmp_path, tiny_recipe, cli, monkeypatch) -> None:
-    # Route every download through a proxy that refuses connections: fails fast, online or not.
+# Every download goes through a proxy that fails fast, online or not: one that refuses connections, and one
+# whose name cannot resolve (.invalid never does, RFC 2606), as on a machine without DNS.
+@pytest.mark.parametrize(
+    ("proxy", "reason"),
+    [
+        ("http://127.0.0.1:9", "downloading failed: the connection was refused"),
+        ("http://condgen-proxy.invalid:9", "downloading failed: the server's name could not be looked up (no DNS"),
+    ],
+)
+def test_missing_mnist_with_a_failed_download_says_why_and_creates_nothing(
+    tmp_path, tiny_recipe, cli, monkeypatch, proxy, reason
+) -> None:
     for variable in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.setenv(variable, "http://127.0.0.1:9")
+        monkeypatch.setenv(variable, proxy)
     for variable in ("no_proxy", "NO_PROXY"):
         monkeypatch.delenv(variable, raising=False)
-    empty = tmp_path / "empty"
-    assert_user_error(
-        cli("run", tiny_recipe, f"data.root={empty}", "data.download=true"),
-        f"MNIST is not in '{empty / 'MNIST' / 'raw'}'",
-        "downloading failed",
-        "train-images-idx3-ubyte",
-    )
+    empty = tmp_path / "empty" / "nested"
+    urllib.request.install_opener(None)  # urllib reads the proxy variables when it builds its default opener
+    try:
+        result = cli("run", tiny_recipe, f"data.root={empty}", "data.download=true")
+    finally:
+        urllib.request.install_opener(None)  # so later downloads see the restored environment
+    assert_user_error(result, f"MNIST is not in '{empty / 'MNIST' / 'raw'}' and {reason}", "train-images-idx3-ubyte")
+    assert not (tmp_path / "empty").exists()  # no folder left behind by the failed download
     assert not (tmp_path / "runs").exists()
 
 

@@ -46,7 +46,38 @@ def test_default_output_is_a_preview_in_the_run_folder(run, cli) -> None:
     code, out, err = cli("sample", run, "-n", "16")
     assert code == 0, err
     target = run / "samples" / "sample-preview-seed0.png"
-    assert png_size(target) == (4 * 30 + 2, 10 * 30 + 2)  # one row per class
+    assert png_size(target) == (16 * 30 + 2, 10 * 30 + 2)  # one row of 16 per class
+
+
+# (labels, -n or None for the default) -> (images, grid columns, grid rows); 28px images, 2px padding.
+COMBINATIONS = {
+    ((), None): (100, 10, 10),  # the preview: 10 per class, a row per class
+    ((), "1"): (10, 1, 10),
+    ((), "3"): (30, 3, 10),
+    (("7",), None): (10, 4, 3),  # one label: its 10 images in a square-ish grid, ceil(sqrt(10)) = 4 wide
+    (("7",), "1"): (1, 1, 1),
+    (("7",), "5"): (5, 3, 2),
+    (("1", "2"), "3"): (6, 3, 2),  # several labels: a row of 3 per label
+    (("1", "2", "3"), None): (30, 10, 3),
+}
+
+
+@pytest.mark.parametrize(("labels", "count"), list(COMBINATIONS))
+def test_n_is_images_per_label_in_every_combination(run, cli, tmp_path, labels, count) -> None:
+    images, columns, rows = COMBINATIONS[labels, count]
+    target = tmp_path / "grid.png"
+    options = [arg for label in labels for arg in ("--label", label)] + (["-n", count] if count else [])
+    code, out, err = cli("sample", run, *options, "-o", target)
+    assert code == 0, err
+    assert f"Wrote {images} image{'s' if images > 1 else ''} to {target}" in out
+    # torchvision draws a single image without the grid's padding
+    assert png_size(target) == ((28, 28) if images == 1 else (columns * 30 + 2, rows * 30 + 2))
+
+
+def test_help_says_what_n_counts(cli) -> None:
+    code, out, err = cli("sample", "--help")
+    assert code == 0
+    assert "Images per label" in out and "default: 10" in out
 
 
 def test_seed_makes_samples_reproducible(run, cli, tmp_path) -> None:

@@ -68,6 +68,13 @@ def test_status_updates_merge_fields(tmp_path) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", status["updated"])
 
 
+def test_a_status_field_given_as_none_is_removed(tmp_path) -> None:
+    run = create_run_dir(tmp_path, "s")
+    run.write_status("interrupted", epoch=1, step_in_epoch=7)
+    run.write_status("finished", epoch=2, step_in_epoch=None)
+    assert "step_in_epoch" not in run.read_status() and run.read_status()["epoch"] == 2
+
+
 def test_metrics_are_one_json_object_per_line(tmp_path) -> None:
     run = create_run_dir(tmp_path, "m")
     run.write_metrics([{"epoch": 1, "test_elbo": 1.5}, {"epoch": 2, "test_elbo": 1.25}])

@@ -98,3 +98,26 @@ def test_override_of_an_unknown_key_suggests_the_closest(tiny_recipe) -> None:
     assert "override 'trainer.batchsize=10': trainer.batchsize: unknown key (did you mean 'batch_size'?)" in (
         caught.value.message
     )
+
+
+def test_a_misspelt_first_key_of_an_override_is_blamed_on_the_override(tiny_recipe) -> None:
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(tiny_recipe, ["traner.epochs=1"])
+    message = caught.value.message
+    assert "override 'traner.epochs=1': traner: unknown key (did you mean 'trainer'?)" in message
+    assert f"{tiny_recipe}:" not in message  # the file has no such key
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(tiny_recipe, ["model.encodr.hidden=[4]"])
+    assert "override 'model.encodr.hidden=[4]': model.encodr: unknown key (did you mean 'encoder'?)" in (
+        caught.value.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "keys"),
+    [("epochs", ["trainer.epochs"]), ("lr", ["trainer.optimizer.lr"]), ("seed", ["seed"]), ("hidden", [])],
+)
+def test_keys_named_finds_the_recipe_keys_an_option_spelling_means(name, keys) -> None:
+    from condgen.recipe.overrides import keys_named
+
+    assert keys_named(name) == keys  # component options (hidden) belong to plugins, not the recipe schema

@@ -126,6 +126,24 @@ def test_every_component_problem_is_reported_at_once(recipe) -> None:
     assert "data.limit:" in message and "greater than or equal to 1" in message
 
 
+def test_component_problems_are_reported_beside_top_level_ones_in_one_pass(recipe) -> None:
+    text = recipe.read_text().replace("  epochs: 1", "  epochs: 0")
+    recipe.write_text(text.replace("hidden: [16]\n    latent", "hiden: [16]\n    latent"))
+    message = problems(recipe, "model.decoder.name=nope")
+    assert message.startswith(f"Recipe {recipe} has 3 problems:")
+    assert f"{recipe}:17: trainer.epochs: Input should be greater than or equal to 1" in message
+    assert f"{recipe}:11: model.encoder.hiden: unknown key (did you mean 'hidden'?)" in message
+    assert "override 'model.decoder.name=nope': model.decoder.name: Unknown decoder 'nope'" in message
+
+
+def test_a_block_without_a_name_is_reported_once_and_the_others_still_checked(recipe) -> None:
+    recipe.write_text(recipe.read_text().replace("    name: concat\n", "    layout: flat\n"))
+    message = problems(recipe, "model.encoder.latent_dim=0")
+    assert message.startswith(f"Recipe {recipe} has 2 problems:")
+    assert "model.conditioner.name: required key is missing" in message
+    assert "override 'model.encoder.latent_dim=0': model.encoder.latent_dim:" in message
+
+
 def test_missing_required_sections_are_named(tmp_path) -> None:
     path = tmp_path / "bare.yaml"
     path.write_text("name: bare\n")

@@ -75,6 +75,18 @@ def test_missing_file_and_folder_are_recipe_errors(tmp_path) -> None:
         read_yaml_file(tmp_path)
 
 
+def test_missing_file_suggests_the_yaml_file_beside_it(tmp_path) -> None:
+    (tmp_path / "mnist_cvae.yaml").write_text("name: x\n")
+    (tmp_path / "other.yaml").write_text("name: y\n")
+    for typed in ("mnist_cvae.yml", "mnist_cvea.yaml"):
+        with pytest.raises(RecipeError) as caught:
+            read_yaml_file(tmp_path / typed)
+        assert caught.value.hint == f"Did you mean {str(tmp_path / 'mnist_cvae.yaml')!r}?"
+    with pytest.raises(RecipeError) as caught:
+        read_yaml_file(tmp_path / "zzz.yaml")
+    assert caught.value.hint is None  # nothing close: no guess
+
+
 def test_non_utf8_file_is_a_recipe_error(tmp_path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes("name: caf\xe9\n".encode("latin-1"))
