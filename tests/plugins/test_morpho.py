@@ -196,3 +196,18 @@ def test_condgen_eval_adds_attribute_control_to_eval_json(bars, tmp_path, cli) -
         assert values["spearman"] is None or -1 <= values["spearman"] <= 1
     assert result["cond_accuracy"] is not None  # the label still judged by mnist's metric network
     assert "attribute_control" in out and "spearman" in out and "slant" in out
+
+
+@pytest.mark.mnist
+@pytest.mark.slow
+def test_the_mnist_test_set_measures_as_the_readme_says(real_mnist_root: Path, tmp_path: Path) -> None:
+    """The README's attribute table (medians and sds), from the real MNIST test images, measured afresh."""
+    from condgen.compat import torchvision
+
+    images = torchvision.datasets.MNIST(str(real_mnist_root), train=False, download=False).data.numpy()
+    measured = M.measure(images)
+    assert not np.isnan(measured["thickness"]).any()
+    for name, median, sd in (("thickness", 2.52, 0.682), ("slant", 0.0851, 0.248), ("width", 14.1, 4.27),
+                             ("height", 20.0, 1.18), ("area", 102, 34.5)):
+        assert np.median(measured[name]) == pytest.approx(median, rel=0.01, abs=1e-3)
+        assert np.std(measured[name]) == pytest.approx(sd, rel=0.01)
