@@ -7,7 +7,10 @@
 - ``throughput``: one epoch of ``recipes/mnist_morpho_cvae.yaml`` and one of
   the same recipe with ``data: {name: mnist}`` (the same networks; the morpho
   condition has two more inputs), alternating, timed by the trainer's own
-  train-loop clock; the table gives the median images/s of each and their ratio.
+  train-loop clock; the table gives the median images/s of each and their ratio;
+- ``interleaved``: the same comparison one training step at a time (batch,
+  -ELBO, backward, optimiser step), the two recipes taking turns on the same
+  batch indices, so a load that moves during the run falls on both alike.
 
 Run::
 
@@ -28,10 +31,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import yaml
 
 from condgen.compat import torchvision
 from condgen.data import resolve_data_root
+from condgen.model import build_model
+from condgen.optim import make_optimizer
+from condgen.recipe import load_recipe
 from condgen_morpho.cache import measure_cached
 from recipes import condgen_epoch  # benchmarks/recipes.py: one epoch by condgen's trainer
 
@@ -84,15 +91,55 @@ def throughput_part(rounds: int) -> None:
     print(f"morpho / mnist: {morpho / mnist:.3f}")
 
 
+def interleaved_part(steps: int) -> None:
+    """Training steps of the two recipes taken in turn, each timed alone: both see the same load, step by step."""
+    recipe = yaml.safe_load(RECIPE.read_text())
+    plain = {**recipe, "name": "mnist_plain_same_networks", "data": recipe["data"]["base"]}
+    torch.set_num_threads(recipe["trainer"].get("threads") or torch.get_num_threads())
+    setups = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name, data in (("morpho", recipe), ("mnist", plain)):
+            path = Path(folder) / f"{name}.yaml"
+            path.write_text(yaml.safe_dump(data))
+            resolved = load_recipe(path)
+            torch.manual_seed(0)
+            composed = build_model(resolved)
+            split = composed.dataset.load("train")
+            optimizer = make_optimizer(composed.model.parameters(), resolved.recipe.trainer.optimizer)
+            setups[name] = (composed.model.train(), split, optimizer)
+    batch_size = recipe["trainer"]["batch_size"]
+    order = torch.randperm(len(setups["mnist"][1]), generator=torch.Generator().manual_seed(0))
+    seconds = {name: 0.0 for name in setups}
+    print(f"load average before: {load_average()}")
+    for step, index in enumerate(order.split(batch_size)[:steps]):
+        for name in (("morpho", "mnist") if step % 2 else ("mnist", "morpho")):
+            model, split, optimizer = setups[name]
+            started = time.perf_counter()
+            x, c = split.batch(index)
+            loss = model.losses(x, c).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            seconds[name] += time.perf_counter() - started
+    images = min(steps, len(order.split(batch_size))) * batch_size
+    for name, total in seconds.items():
+        print(f"{name}: {images / total:,.0f} images/s over {images:,} images, steps interleaved")
+    print(f"morpho / mnist: {seconds['mnist'] / seconds['morpho']:.3f} (load average after: {load_average()})")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", nargs="+", choices=["measure", "throughput"], default=["measure", "throughput"])
+    parser.add_argument("--parts", nargs="+", choices=["measure", "throughput", "interleaved"],
+                        default=["measure", "throughput", "interleaved"])
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=900, help="interleaved training steps of each recipe")
     args = parser.parse_args(argv)
     if "measure" in args.parts:
         measure_part()
     if "throughput" in args.parts:
         throughput_part(args.rounds)
+    if "interleaved" in args.parts:
+        interleaved_part(args.steps)
     return 0
 
 
