@@ -30,6 +30,7 @@ RECIPES = {
     "recipes/mnist_cvae_conv.yaml": [],
     "recipes/mnist_cvae_gan.yaml": [],
     "recipes/mnist_vae_binarized.yaml": ["--k", "5000", "--per-class", "100"],
+    "recipes/mnist_morpho_cvae.yaml": [],
 }
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

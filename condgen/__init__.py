@@ -7,6 +7,7 @@ importable from here.
 from __future__ import annotations
 
 from .blocks import BlockKind, ComponentBlock
+from .conditions import ConditionBatch, ConditionRequest, conditions_for
 from .data import TensorSplit, resolve_data_root
 from .fields import Seed, UsablePath, Width
 from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
@@ -14,6 +15,7 @@ from .hookspecs import hookimpl
 from .protocols import (
     BuildContext,
     Conditioner,
+    ControlledDataset,
     Dataset,
     Decoder,
     Encoder,
@@ -22,7 +24,9 @@ from .protocols import (
     MaskedDataset,
     MetricDataset,
     Prior,
+    RequestableDataset,
     Split,
+    StatefulDataset,
 )
 from .optim import OptimizerConfig, make_optimizer
 from .registry import KINDS, ComponentConfig
@@ -37,8 +41,11 @@ __all__ = [
     "CheckpointError",
     "ComponentBlock",
     "ComponentConfig",
+    "ConditionBatch",
+    "ConditionRequest",
     "CondgenError",
     "Conditioner",
+    "ControlledDataset",
     "DataError",
     "Dataset",
     "Decoder",
@@ -54,13 +61,16 @@ __all__ = [
     "Prior",
     "RecipeError",
     "Seed",
+    "RequestableDataset",
     "Split",
+    "StatefulDataset",
     "TensorSplit",
     "TrainingStep",
     "UsablePath",
     "UserError",
     "Width",
     "__version__",
+    "conditions_for",
     "hookimpl",
     "make_optimizer",
     "resolve_data_root",

@@ -19,7 +19,7 @@ from ..evaluation import (
     evaluate_elbo,
     negative_elbo,
 )
-from ..protocols import MetricDataset
+from ..protocols import ControlledDataset, MetricDataset
 from .atomic import write_json
 from .loaded_run import load_run
 from .run_dir import EVAL_FILE
@@ -94,6 +94,11 @@ def evaluate_run(
     else:
         result["cond_accuracy"] = result["fid"] = None
         result["note"] = "the dataset ships no metric network (condgen.MetricDataset): no cond_accuracy or FID"
+
+    if isinstance(dataset, ControlledDataset):  # attribute_control, text_control: what the dataset lets a user set
+        progress("control metrics")
+        torch.manual_seed(settings.seed)
+        result.update(dataset.control_metrics(model.sample, test, settings.per_class))
 
     result["settings"] = {
         "k": settings.k,

@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from .. import __version__
+from ..conditions import dataset_state
 from ..errors import CheckpointError, DistributedError, Notice, NumericalError
 from ..evaluation import elbo_totals, evaluate_elbo
 from ..model import ConditionalVAE, Losses, build_model
@@ -180,6 +181,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizers": self.updates.state_dict(),
             "heads": self.heads.state_dict(),
+            "dataset": dataset_state(self.dataset),
             "world_size": self.world.size,
             **self.loop.state(rng or [rng_state(self.device)]),
         }
