@@ -10,6 +10,7 @@ from .blocks import BlockKind, ComponentBlock
 from .data import TensorSplit, resolve_data_root
 from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
 from .hookspecs import hookimpl
+from .likelihoods import LikelihoodOptions, likelihood, values_per_entry
 from .protocols import (
     BuildContext,
     Conditioner,
@@ -44,6 +45,7 @@ __all__ = [
     "Encoder",
     "Head",
     "LabelledDataset",
+    "LikelihoodOptions",
     "MaskedDataset",
     "MetricDataset",
     "ModelLoss",
@@ -58,6 +60,8 @@ __all__ = [
     "UserError",
     "__version__",
     "hookimpl",
+    "likelihood",
     "make_optimizer",
     "resolve_data_root",
+    "values_per_entry",
 ]

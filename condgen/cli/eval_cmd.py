@@ -40,6 +40,7 @@ ROWS = (
     ("test_elbo", "test -ELBO (nats)", "{:.2f}"),
     ("test_elbo_particles", "test -ELBO, particles (nats)", "{:.2f}"),
     ("nll", "NLL (nats)", "{:.2f}"),
+    ("nll_bits_per_dim", "NLL (bits per dimension)", "{:.4f}"),
     ("cond_accuracy", "conditional accuracy", "{:.4f}"),
     ("fid", "FID (metric-network features)", "{:.3f}"),
 )

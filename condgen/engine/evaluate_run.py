@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 from .. import __version__
 from ..evaluation import (
     apply_in_batches,
+    bits_per_dim,
     frechet_distance,
     generate_for_labels,
     ignores_condition,
@@ -68,6 +70,12 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
     torch.manual_seed(settings.seed)
     result["nll"] = importance_weighted_nll(model, test, settings.k, batch_size=settings.batch_size)
     result["nll_k"] = settings.k
+    if result["likelihood_mask"]:
+        result["nll_bits_per_dim"] = result["test_elbo_bits_per_dim"] = None  # the mask's entries vary per example
+    else:
+        dims = math.prod(dataset.x_shape)
+        result["nll_bits_per_dim"] = bits_per_dim(result["nll"], dims)
+        result["test_elbo_bits_per_dim"] = bits_per_dim(result["test_elbo_particles"], dims)
 
     if isinstance(dataset, MetricDataset):
         progress(f"generating {settings.per_class} images per class")
