@@ -36,10 +36,15 @@ def small_options(component: Component, data_root: Path, image_root: Path | None
         options["hidden"] = [16] if isinstance(fields["hidden"].get_default(call_default_factory=True), list) else 16
     if "root" in fields:
         options["root"] = str(data_root)
-    if "root" in fields and "size" in fields and image_root is not None:  # a folder of image files
+    if "root" in fields and "mode" in fields and image_root is not None:  # a folder of image files
         options.update(root=str(image_root), size=[28, 28], mode="L")
     if "download" in fields:
         options["download"] = False
+    if "emnist_split" in fields:  # torchvision's datasets: FashionMNIST has MNIST's file layout, so the tiny files serve
+        (data_root / "FashionMNIST").mkdir(exist_ok=True)
+        if not (data_root / "FashionMNIST" / "raw").exists():
+            (data_root / "FashionMNIST" / "raw").symlink_to(data_root / "MNIST" / "raw")
+        options["dataset"] = "FashionMNIST"
     if "channels" in fields:
         options["channels"] = [8, 8]
     for name, info in fields.items():  # a wrapper's nested dataset block (condgen.BlockKind): the tiny MNIST
