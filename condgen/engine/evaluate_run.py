@@ -20,7 +20,7 @@ from ..evaluation import (
     importance_weighted_nll,
     negative_elbo,
 )
-from ..protocols import MetricDataset
+from ..protocols import LabelledDataset, MetricDataset
 from .atomic import write_json
 from .loaded_run import load_run
 from .trainer import evaluate_elbo
@@ -35,6 +35,7 @@ class EvalSettings:
     seed: int = 0
     batch_size: int = 100
     particles: int = 10
+    train_metric: bool = True
 
 
 def _scores_a_mask(model, split) -> bool:
@@ -43,6 +44,23 @@ def _scores_a_mask(model, split) -> bool:
         return False
     _, condition = split.batch(torch.arange(1))
     return model.masking.likelihood_mask(condition) is not None
+
+
+def _metric_network(dataset, loaded, settings: EvalSettings, progress) -> tuple[Any, dict[str, Any] | None]:
+    """The network that judges samples, and what eval.json says about it: shipped, trained here (cached), or none."""
+    if isinstance(dataset, MetricDataset):
+        network = dataset.metric_network()
+        return network, {"source": "shipped with the dataset", "network": f"{type(network).__module__}.{type(network).__qualname__}"}
+    if not (settings.train_metric and isinstance(dataset, LabelledDataset)):
+        return None, None
+    if getattr(dataset.load("train"), "labels", None) is None:
+        return None, None
+    from ..data import resolve_data_root
+    from .metric_classifier import metric_classifier
+
+    data_block = loaded.resolved.to_dict()["data"]
+    network, card = metric_classifier(dataset, data_block, resolve_data_root(None) / "metric_networks", progress)
+    return network, {"source": "trained on the dataset's training split by condgen eval (cached)", **card}
 
 
 def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: None) -> dict[str, Any]:
@@ -77,9 +95,9 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
         result["nll_bits_per_dim"] = bits_per_dim(result["nll"], dims)
         result["test_elbo_bits_per_dim"] = bits_per_dim(result["test_elbo_particles"], dims)
 
-    if isinstance(dataset, MetricDataset):
+    network, result["metric_network"] = _metric_network(dataset, loaded, settings, progress)
+    if network is not None:
         progress(f"generating {settings.per_class} images per class")
-        network = dataset.metric_network()
         torch.manual_seed(settings.seed)
         generated, labels = generate_for_labels(model, dataset, settings.per_class)
         if ignores_condition(model, dataset.conditions_for_labels(torch.arange(dataset.num_classes))):
@@ -98,7 +116,10 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
         result["fid_images"] = count
     else:
         result["cond_accuracy"] = result["fid"] = None
-        result["note"] = "the dataset ships no metric network (condgen.MetricDataset): no cond_accuracy or FID"
+        result["note"] = (
+            "the dataset has no class labels to train a metric network on, and ships none "
+            "(condgen.MetricDataset): no cond_accuracy or FID"
+        )
 
     result["settings"] = {
         "k": settings.k,
@@ -106,6 +127,7 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
         "seed": settings.seed,
         "batch_size": settings.batch_size,
         "particles": settings.particles,
+        "train_metric": settings.train_metric,
         "checkpoint_epoch": loaded.epoch,
         "checkpoint_step": int(loaded.state.get("global_step", 0)),
         "recipe_digest": loaded.resolved.digest(),

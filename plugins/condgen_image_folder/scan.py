@@ -78,7 +78,7 @@ def _walk_images(folder: str, prefix: str, label: str, seen: frozenset[tuple[int
         try:
             if entry.is_dir():
                 found.extend(_walk_images(entry.path, relative + "/", label, seen))
-            elif os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
+            elif "." + name.rpartition(".")[2].lower() in IMAGE_SUFFIXES:
                 stat = entry.stat()
                 found.append(FileEntry(relative, label, stat.st_size, stat.st_mtime_ns))
         except OSError:  # a dangling link, a file removed while listing: reported when it fails to decode
