@@ -7,6 +7,7 @@ importable from here.
 from __future__ import annotations
 
 from .blocks import BlockKind, ComponentBlock
+from .conditions import ConditionBatch, ConditionRequest, conditions_for
 from .data import TensorSplit, resolve_data_root
 from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
 from .hookspecs import hookimpl
@@ -14,6 +15,7 @@ from .likelihoods import LikelihoodOptions, likelihood, values_per_entry
 from .protocols import (
     BuildContext,
     Conditioner,
+    ControlledDataset,
     Dataset,
     Decoder,
     Encoder,
@@ -22,7 +24,9 @@ from .protocols import (
     MaskedDataset,
     MetricDataset,
     Prior,
+    RequestableDataset,
     Split,
+    StatefulDataset,
 )
 from .optim import OptimizerConfig, make_optimizer
 from .registry import KINDS, ComponentConfig
@@ -37,8 +41,11 @@ __all__ = [
     "CheckpointError",
     "ComponentBlock",
     "ComponentConfig",
+    "ConditionBatch",
+    "ConditionRequest",
     "CondgenError",
     "Conditioner",
+    "ControlledDataset",
     "DataError",
     "Dataset",
     "Decoder",
@@ -54,11 +61,14 @@ __all__ = [
     "PluginError",
     "Prior",
     "RecipeError",
+    "RequestableDataset",
     "Split",
+    "StatefulDataset",
     "TensorSplit",
     "TrainingStep",
     "UserError",
     "__version__",
+    "conditions_for",
     "hookimpl",
     "likelihood",
     "make_optimizer",

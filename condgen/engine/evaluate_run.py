@@ -20,7 +20,7 @@ from ..evaluation import (
     importance_weighted_nll,
     negative_elbo,
 )
-from ..protocols import LabelledDataset, MetricDataset
+from ..protocols import ControlledDataset, LabelledDataset, MetricDataset
 from .atomic import write_json
 from .loaded_run import load_run
 from .trainer import evaluate_elbo
@@ -120,6 +120,11 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
             "the dataset has no class labels to train a metric network on, and ships none "
             "(condgen.MetricDataset): no cond_accuracy or FID"
         )
+
+    if isinstance(dataset, ControlledDataset):  # attribute_control, text_control: what the dataset lets a user set
+        progress("control metrics")
+        torch.manual_seed(settings.seed)
+        result.update(dataset.control_metrics(model.sample, test, settings.per_class))
 
     result["settings"] = {
         "k": settings.k,
