@@ -233,6 +233,38 @@ class ImageFolder:
             parts.append(self.standardise(attributes or {}).expand(rows, -1))
         return torch.cat(parts, 1)
 
+    def conditions_for_request(self, request: condgen.ConditionRequest) -> condgen.ConditionBatch:
+        """``condgen sample --label/--attr`` (condgen.RequestableDataset): one row per label (every class when none
+        is given), attributes in natural units, the unnamed ones at their training median."""
+        if request.text:
+            raise condgen.UserError(
+                "This run's dataset (image_folder) conditions on "
+                + ("classes and " if self.class_names else "")
+                + (f"the attributes {', '.join(self.attribute_names)}" if self.attribute_names else "nothing else")
+                + "; it does not take text (its captions are kept for a text conditioner): drop --text."
+            )
+        if request.labels and not self.class_names:
+            raise condgen.UserError("This run's dataset (image_folder) has no classes; drop --label.")
+        labels = list(request.labels) or list(range(len(self.class_names)))
+        stats = self.config.statistics or {}
+        notes = []
+        for name in self.attribute_names:
+            if name not in request.attributes:
+                notes.append(f"{name} at the training median, {stats[name].median:.4g}")
+            elif not stats[name].low <= request.attributes[name] <= stats[name].high:
+                notes.append(
+                    f"{name}={request.attributes[name]:g} is outside the training range "
+                    f"{stats[name].low:.4g} to {stats[name].high:.4g}: the model extrapolates"
+                )
+        rows = self.conditions_for(torch.tensor(labels) if self.class_names else None, dict(request.attributes), 1)
+        described = ", ".join(f"{k}={v:g}" for k, v in request.attributes.items())
+        names = [self.class_names[i] for i in labels] if self.class_names else [""]
+        return condgen.ConditionBatch(
+            rows.repeat_interleave(request.copies, dim=0),
+            tuple(", ".join(part for part in (name, described) if part) for name in names),
+            tuple(notes),
+        )
+
     def preview_conditions(self, per_row: int) -> torch.Tensor:
         """One row per class (at most 16), or rows sweeping the first attribute across its training range."""
         if self.class_names:

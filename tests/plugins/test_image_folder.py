@@ -282,3 +282,24 @@ def test_label_names_reach_the_condition_through_condgen_sample(tmp_path, cli) -
     assert code == 0, err
     code, out, err = cli("sample", run, "--label", "clas2", "-o", tmp_path / "t.png")
     assert code == 2 and "no class 'clas2'. Did you mean 'class2'" in err
+
+
+def test_attributes_in_natural_units_reach_the_condition_through_condgen_sample(tmp_path, cli) -> None:
+    root = pool(tmp_path / "pool", per_class=5)
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
+    write_table(root / "c.csv", [["file", "size"], *[[f, str(i)] for i, f in enumerate(files)]])
+    recipe = tmp_path / "folder.yaml"
+    recipe.write_text(
+        f"name: folder\nseed: 0\ndata: {{name: image_folder, root: {root}, size: [28, 28], mode: L, "
+        "conditions: c.csv, test_fraction: 0.2}\n"
+        "model:\n  conditioner: {name: concat}\n  encoder: {name: mlp, hidden: [16], latent_dim: 2}\n"
+        "  decoder: {name: mlp, hidden: [16]}\n  prior: {name: standard_normal}\n"
+        f"trainer: {{epochs: 1, batch_size: 4}}\noutput: {{dir: {tmp_path / 'runs'}}}\n"
+    )
+    assert cli("run", recipe)[0] == 0
+    (run,) = (tmp_path / "runs").iterdir()
+    code, out, err = cli("sample", run, "--label", "dog", "--attr", "size=40", "-n", "2", "-o", tmp_path / "s.png")
+    assert code == 0, err
+    assert "size=40 is outside the training range" in out and "the model extrapolates" in out
+    code, out, err = cli("sample", run, "--attr", "weight=1", "-o", tmp_path / "t.png")
+    assert code == 2 and "no attribute 'weight'; its attributes: size" in err
