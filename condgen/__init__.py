@@ -12,6 +12,7 @@ from .data import TensorSplit, resolve_data_root
 from .fields import Seed, UsablePath, Width
 from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
 from .hookspecs import hookimpl
+from .likelihoods import LikelihoodOptions, likelihood, values_per_entry
 from .protocols import (
     BuildContext,
     Conditioner,
@@ -52,6 +53,7 @@ __all__ = [
     "Encoder",
     "Head",
     "LabelledDataset",
+    "LikelihoodOptions",
     "MaskedDataset",
     "MetricDataset",
     "ModelLoss",
@@ -72,6 +74,8 @@ __all__ = [
     "__version__",
     "conditions_for",
     "hookimpl",
+    "likelihood",
     "make_optimizer",
     "resolve_data_root",
+    "values_per_entry",
 ]

@@ -14,6 +14,8 @@
 - ``evaluate_elbo`` / ``elbo_totals``: the one-sample test -ELBO the trainer
   reports each epoch (and ``condgen eval`` repeats), as means or as sums that
   ranks add up.
+- ``bits_per_dim``: nats per example as bits per entry of x, the unit
+  likelihoods of natural images are compared in.
 """
 
 from __future__ import annotations
@@ -157,6 +159,16 @@ def ignores_condition(model: ConditionalVAE, conditions: torch.Tensor) -> bool:
     other = conditions.roll(1, 0)
     same_prior = torch.equal(model.prior_for(conditions).log_prob(z), model.prior_for(other).log_prob(z))
     return same_prior and torch.equal(model.likelihood(z, conditions).mean, model.likelihood(z, other).mean)
+
+
+def bits_per_dim(nats: float, dims: int) -> float:
+    """``nats`` per example over ``dims`` entries, in bits per entry: nats / (dims ln 2).
+
+    For a probability mass over 8-bit values (Bernoulli on binary data, the
+    discretised logistic) this is a code length; for a density (Gaussian,
+    continuous Bernoulli) it is the density's, without the 8-bit bin width.
+    """
+    return nats / (dims * math.log(2))
 
 
 @torch.no_grad()

@@ -99,7 +99,11 @@ class Dataset(Protocol):
 
 @runtime_checkable
 class LabelledDataset(Dataset, Protocol):
-    """A dataset whose conditions are built from class labels (``condgen sample --label``)."""
+    """A dataset whose conditions are built from class labels (``condgen sample --label``).
+
+    It may also have ``class_names`` (a sequence of ``num_classes`` strings),
+    so a user can ask for a class by name as well as by index.
+    """
 
     num_classes: int
 

@@ -68,6 +68,26 @@ def tiny_mnist(tmp_path: Path) -> Path:
     return write_mnist_root(tmp_path / "data")
 
 
+def write_image_folder(root: Path, n_train: int = 60, n_test: int = 30, classes: int = 3) -> Path:
+    """ROOT/train/<k>/*.png and ROOT/test/<k>/*.png: the fake digits of classes 0..classes-1 as grey PNGs."""
+    from PIL import Image
+
+    for split, n, seed in (("train", n_train, 0), ("test", n_test, 1)):
+        images, labels = fake_digits(n * 10 // classes, seed)
+        keep = labels < classes
+        for index, (image, label) in enumerate(zip(images[keep], labels[keep])):
+            folder = root / split / f"class{int(label)}"
+            folder.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(image.numpy()).save(folder / f"{index:04d}.png")
+    return root
+
+
+@pytest.fixture
+def tiny_image_folder(tmp_path: Path) -> Path:
+    """An image folder with train/ and test/, three classes (class0-class2) of 28x28 grey PNGs."""
+    return write_image_folder(tmp_path / "images")
+
+
 TINY_RECIPE = """\
 name: tiny
 seed: 0

@@ -28,7 +28,7 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def small_options(component: Component, data_root: Path) -> dict[str, Any]:
+def small_options(component: Component, data_root: Path, image_root: Path | None = None) -> dict[str, Any]:
     """Options that keep any built-in small and offline, chosen by its config fields, not by its name."""
     fields = component.config.model_fields
     options: dict[str, Any] = {}
@@ -36,8 +36,15 @@ def small_options(component: Component, data_root: Path) -> dict[str, Any]:
         options["hidden"] = [16] if isinstance(fields["hidden"].get_default(call_default_factory=True), list) else 16
     if "root" in fields:
         options["root"] = str(data_root)
+    if "root" in fields and "mode" in fields and image_root is not None:  # a folder of image files
+        options.update(root=str(image_root), size=[28, 28], mode="L")
     if "download" in fields:
         options["download"] = False
+    if "emnist_split" in fields:  # torchvision's datasets: FashionMNIST has MNIST's file layout, so the tiny files serve
+        (data_root / "FashionMNIST").mkdir(exist_ok=True)
+        if not (data_root / "FashionMNIST" / "raw").exists():
+            (data_root / "FashionMNIST" / "raw").symlink_to(data_root / "MNIST" / "raw")
+        options["dataset"] = "FashionMNIST"
     if "channels" in fields:
         options["channels"] = [8, 8]
     for name, info in fields.items():  # a wrapper's nested dataset block (condgen.BlockKind): the tiny MNIST
@@ -56,11 +63,11 @@ def test_the_builtins_cover_every_model_kind() -> None:
 
 
 @pytest.mark.parametrize("component", BUILTINS, ids=lambda c: f"{c.kind}-{c.name}")
-def test_every_builtin_passes_the_kit(component: Component, tiny_mnist: Path) -> None:
+def test_every_builtin_passes_the_kit(component: Component, tiny_mnist: Path, tiny_image_folder: Path) -> None:
     report = check_component(
         component.kind,
         component.name,
-        small_options(component, tiny_mnist),
+        small_options(component, tiny_mnist, tiny_image_folder),
         partners=PARTNERS.get((component.kind, component.name)),
     )
     assert report.loss_after < report.loss_before

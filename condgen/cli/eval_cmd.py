@@ -22,13 +22,19 @@ from . import PATH, SEED, allow_plugins_option, cli, console, err_console
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="Test images per batch (the NLL evaluates batch-size x K decoder rows in chunks).")
 @allow_plugins_option
+@click.option("--train-metric/--no-train-metric", default=True, show_default=True,
+              help="For a labelled dataset that ships no metric network, train (once, cached) a small classifier "
+              "on its training split for conditional accuracy and FID.")
 def eval_command(
-    run_path: Path, k: int, per_class: int, seed: int, batch_size: int, particles: int, allow_plugins: bool
+    run_path: Path, k: int, per_class: int, seed: int, batch_size: int, particles: int, allow_plugins: bool,
+    train_metric: bool,
 ) -> None:
     """Evaluate the last checkpoint of RUN; writes RUN/eval.json."""
     from ..engine.evaluate_run import EVAL_FILE, EvalSettings, evaluate_run
 
-    settings = EvalSettings(k=k, per_class=per_class, seed=seed, batch_size=batch_size, particles=particles)
+    settings = EvalSettings(
+        k=k, per_class=per_class, seed=seed, batch_size=batch_size, particles=particles, train_metric=train_metric
+    )
     with err_console.status("evaluating") as status:
         result = evaluate_run(
             run_path, settings, progress=lambda what: status.update(f"evaluating: {what}"), allow_plugins=allow_plugins
@@ -47,6 +53,7 @@ ROWS = (
     ("test_elbo", "test -ELBO (nats)", "{:.2f}"),
     ("test_elbo_particles", "test -ELBO, particles (nats)", "{:.2f}"),
     ("nll", "NLL (nats)", "{:.2f}"),
+    ("nll_bits_per_dim", "NLL (bits per dimension)", "{:.4f}"),
     ("cond_accuracy", "conditional accuracy", "{:.4f}"),
     ("fid", "FID (metric-network features)", "{:.3f}"),
 )

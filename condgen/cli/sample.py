@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 from pathlib import Path
 
@@ -16,8 +17,7 @@ MAX_SWEEP_STEPS = 64
 
 @cli.command()
 @click.argument("run_path", metavar="RUN", type=PATH)
-@click.option("--label", type=click.IntRange(-(2**31), 2**31 - 1), multiple=True,
-              help="Class label to condition on (repeatable).")
+@click.option("--label", "label_text", multiple=True, help="Class to condition on, by index or by name (repeatable).")
 @click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
               help="An attribute of the condition in natural units, e.g. thickness=4 (repeatable); "
               "the others take the training median.")
@@ -30,7 +30,7 @@ MAX_SWEEP_STEPS = 64
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @allow_plugins_option
 def sample(
-    run_path: Path, label: tuple[int, ...], attrs: tuple[str, ...], sweep: str | None, count: int,
+    run_path: Path, label_text: tuple[str, ...], attrs: tuple[str, ...], sweep: str | None, count: int,
     output: Path | None, seed: int, allow_plugins: bool,
 ) -> None:
     """Generate images from the last checkpoint of RUN.
@@ -46,6 +46,7 @@ def sample(
     swept = parse_sweep(sweep, attributes) if sweep else None
     loaded = load_run(run_path, allow_plugins=allow_plugins)
     run, model, dataset = loaded.run, loaded.model, loaded.dataset
+    label = tuple(label_ids(dataset, label_text).tolist())
     notes: list[str] = []
     if swept is None:
         per_row = math.ceil(math.sqrt(count)) if len(label) == 1 else count
@@ -65,13 +66,36 @@ def sample(
         images = torch.stack(columns, dim=1).flatten(0, 1)  # row by row
         per_row = len(values)
     if output is None:
-        output = run.path / "samples" / f"sample-{describe(label, attrs, sweep)}-seed{seed}.png"
+        output = run.path / "samples" / f"sample-{describe(label_text, attrs, sweep)}-seed{seed}.png"
     if output.parent and not output.parent.exists():
         raise UserError(f"The folder for {str(output)!r} does not exist.")
     save_grid(images, output, per_row)
     for note in notes:
         console.print(f"Note: {note}.")
     console.print(f"Wrote {plural(len(images), 'image')} to {output}")
+
+
+def label_ids(dataset, given: tuple[str, ...]) -> torch.Tensor:
+    """Class indices for what the user typed: a class name the dataset lists in ``class_names``, or an index."""
+    names = list(getattr(dataset, "class_names", None) or ())
+    ids = []
+    for text in given:
+        if text in names:
+            ids.append(names.index(text))
+            continue
+        try:
+            index = int(text)
+            if not -(2**31) <= index < 2**31:
+                raise UserError(f"--label {text}: a class index must lie in the 32-bit range.")
+            ids.append(index)
+        except ValueError:
+            close = difflib.get_close_matches(text, names, n=3)
+            known = f"Its classes: {', '.join(names[:20])}{', ...' if len(names) > 20 else ''}." if names else (
+                "It names no classes: give an index."
+            )
+            guess = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+            raise UserError(f"The run's dataset has no class {text!r}.{guess} {known}") from None
+    return torch.tensor(ids)
 
 
 def parse_attributes(given: tuple[str, ...]) -> dict[str, float]:
@@ -120,7 +144,7 @@ def _number(text: str, what: str) -> float:
     return value
 
 
-def describe(label: tuple[int, ...], attrs: tuple[str, ...], sweep: str | None) -> str:
+def describe(label: tuple[str, ...], attrs: tuple[str, ...], sweep: str | None) -> str:
     parts = ["-".join(map(str, label)) if label else ("sweep" if sweep else "preview"), *attrs]
     if sweep:
         parts.append(sweep.replace(":", "_"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 from .. import __version__
 from ..evaluation import (
     apply_in_batches,
+    bits_per_dim,
     frechet_distance,
     generate_for_labels,
     ignores_condition,
@@ -19,7 +21,7 @@ from ..evaluation import (
     evaluate_elbo,
     negative_elbo,
 )
-from ..protocols import ControlledDataset, MetricDataset
+from ..protocols import ControlledDataset, LabelledDataset, MetricDataset
 from .atomic import write_json
 from .loaded_run import load_run
 from .run_dir import EVAL_FILE
@@ -34,6 +36,7 @@ class EvalSettings:
     seed: int = 0
     batch_size: int = 100
     particles: int = 10
+    train_metric: bool = True
 
 
 def _scores_a_mask(model, split) -> bool:
@@ -42,6 +45,23 @@ def _scores_a_mask(model, split) -> bool:
         return False
     _, condition = split.batch(torch.arange(1))
     return model.masking.likelihood_mask(condition) is not None
+
+
+def _metric_network(dataset, loaded, settings: EvalSettings, progress) -> tuple[Any, dict[str, Any] | None]:
+    """The network that judges samples, and what eval.json says about it: shipped, trained here (cached), or none."""
+    if isinstance(dataset, MetricDataset):
+        network = dataset.metric_network()
+        return network, {"source": "shipped with the dataset", "network": f"{type(network).__module__}.{type(network).__qualname__}"}
+    if not (settings.train_metric and isinstance(dataset, LabelledDataset)):
+        return None, None
+    if getattr(dataset.load("train"), "labels", None) is None:
+        return None, None
+    from ..data import resolve_data_root
+    from .metric_classifier import metric_classifier
+
+    data_block = loaded.resolved.to_dict()["data"]
+    network, card = metric_classifier(dataset, data_block, resolve_data_root(None) / "metric_networks", progress)
+    return network, {"source": "trained on the dataset's training split by condgen eval (cached)", **card}
 
 
 def evaluate_run(
@@ -71,10 +91,16 @@ def evaluate_run(
     torch.manual_seed(settings.seed)
     result["nll"] = importance_weighted_nll(model, test, settings.k, batch_size=settings.batch_size)
     result["nll_k"] = settings.k
+    if result["likelihood_mask"]:
+        result["nll_bits_per_dim"] = result["test_elbo_bits_per_dim"] = None  # the mask's entries vary per example
+    else:
+        dims = math.prod(dataset.x_shape)
+        result["nll_bits_per_dim"] = bits_per_dim(result["nll"], dims)
+        result["test_elbo_bits_per_dim"] = bits_per_dim(result["test_elbo_particles"], dims)
 
-    if isinstance(dataset, MetricDataset):
+    network, result["metric_network"] = _metric_network(dataset, loaded, settings, progress)
+    if network is not None:
         progress(f"generating {settings.per_class} images per class")
-        network = dataset.metric_network()
         torch.manual_seed(settings.seed)
         generated, labels = generate_for_labels(model, dataset, settings.per_class)
         if ignores_condition(model, dataset.conditions_for_labels(torch.arange(dataset.num_classes))):
@@ -93,7 +119,10 @@ def evaluate_run(
         result["fid_images"] = count
     else:
         result["cond_accuracy"] = result["fid"] = None
-        result["note"] = "the dataset ships no metric network (condgen.MetricDataset): no cond_accuracy or FID"
+        result["note"] = (
+            "the dataset has no class labels to train a metric network on, and ships none "
+            "(condgen.MetricDataset): no cond_accuracy or FID"
+        )
 
     if isinstance(dataset, ControlledDataset):  # attribute_control, text_control: what the dataset lets a user set
         progress("control metrics")
@@ -106,6 +135,7 @@ def evaluate_run(
         "seed": settings.seed,
         "batch_size": settings.batch_size,
         "particles": settings.particles,
+        "train_metric": settings.train_metric,
         "checkpoint_epoch": loaded.epoch,
         "checkpoint_step": loaded.state["global_step"],
         "recipe_digest": loaded.resolved.digest(),

@@ -1,10 +1,13 @@
-"""``conv`` encoder and decoder: DCGAN-like networks for small images (28x28 MNIST and alike).
+"""``conv`` encoder and decoder: DCGAN-like networks for small images (28x28 MNIST, 32x32 and 64x64 RGB).
 
-Encoder: two stride-2 4x4 convolutions (H -> H/2 -> H/4) and a linear layer to
-the Gaussian's mean and log-variance. Decoder: a linear layer to a
-(channels, H/4, W/4) map and two stride-2 transposed convolutions back to
-(C, H, W) Bernoulli logits. Any channel count; H and W divisible by 4. Each
-hidden layer asks the conditioner for a modulator, so FiLM works here too.
+Encoder: one stride-2 4x4 convolution per entry of ``channels`` (S stages:
+H -> H/2 -> ... -> H/2^S) and a linear layer to the Gaussian's mean and
+log-variance. Decoder: a linear layer to a (channels[0], H/2^S, W/2^S) map and
+S stride-2 transposed convolutions back to (C, H, W), ending in the
+parameters of the config's likelihood (Bernoulli logits by default; Gaussian or
+discretised logistic mixture for natural images, see ``condgen.likelihoods``).
+Any channel count; H and W divisible by 2^S. Each hidden layer asks the
+conditioner for a modulator, so FiLM works here too.
 """
 
 from __future__ import annotations
@@ -42,17 +45,26 @@ class Modulated(nn.Module):
         return self.activation(h)
 
 
-def _spatial(shape: tuple[int, ...], who: str) -> tuple[int, int, int]:
-    if len(shape) != 3 or shape[1] % 4 or shape[2] % 4:
+def _spatial(shape: tuple[int, ...], who: str, stages: int) -> tuple[int, int, int]:
+    step = 2**stages
+    if len(shape) != 3 or shape[1] % step or shape[2] % step:
         raise condgen.PluginError(
-            f"The conv {who} needs images of shape (C, H, W) with H and W divisible by 4, got {tuple(shape)}.",
-            hint="For a vector condition, use the conditioner {name: concat, layout: channels}.",
+            f"The conv {who} with {stages} stages needs images of shape (C, H, W) with H and W divisible by "
+            f"{step}, got {tuple(shape)}.",
+            hint="Use fewer entries in channels (one per stage), or resize the images; "
+            "for a vector condition, use the conditioner {name: concat, layout: channels}.",
         )
     return shape
 
 
+MAX_STAGES = 6
+
+
 class ConvEncoderConfig(condgen.ComponentConfig):
-    channels: list[condgen.Width] = Field(default_factory=lambda: [64, 128], min_length=2, max_length=2)
+    channels: list[condgen.Width] = Field(
+        default_factory=lambda: [64, 128], min_length=1, max_length=MAX_STAGES,
+        description="output channels of each stride-2 stage (one entry per halving of H and W)",
+    )
     hidden: condgen.Width = Field(512, description="the linear layer between the convolutions and the Gaussian")
     latent_dim: condgen.Width = 2
     activation: Activation = "leaky_relu"
@@ -64,16 +76,19 @@ class ConvEncoder(nn.Module):
 
     def __init__(self, config: ConvEncoderConfig, context: condgen.BuildContext) -> None:
         super().__init__()
-        c_in, h, w = _spatial(tuple(context.input_shape), "encoder")
-        c1, c2 = config.channels
+        channels = config.channels
+        c_in, h, w = _spatial(tuple(context.input_shape), "encoder", len(channels))
         self.latent_dim = config.latent_dim
         act, norm = config.activation, config.batch_norm
+        step = 2 ** len(channels)
         self.blocks = nn.ModuleList([
-            Modulated(nn.Conv2d(c_in, c1, 4, 2, 1), c1, act, False, context),
-            Modulated(nn.Conv2d(c1, c2, 4, 2, 1), c2, act, norm, context),
-            Modulated(nn.Sequential(nn.Flatten(), nn.Linear(c2 * (h // 4) * (w // 4), config.hidden)),
-                      config.hidden, act, False, context),
+            Modulated(nn.Conv2d(c_prev, c, 4, 2, 1), c, act, norm and i > 0, context)
+            for i, (c_prev, c) in enumerate(zip([c_in, *channels], channels))
         ])
+        self.blocks.append(
+            Modulated(nn.Sequential(nn.Flatten(), nn.Linear(channels[-1] * (h // step) * (w // step), config.hidden)),
+                      config.hidden, act, False, context)
+        )
         self.out = nn.Linear(config.hidden, 2 * config.latent_dim)
 
     def forward(self, joined: torch.Tensor, condition: torch.Tensor | None = None) -> D.Distribution:
@@ -84,40 +99,46 @@ class ConvEncoder(nn.Module):
         return D.Independent(D.Normal(mu, torch.exp(0.5 * log_var), validate_args=False), 1, validate_args=False)
 
 
-class ConvDecoderConfig(condgen.ComponentConfig):
-    channels: list[condgen.Width] = Field(default_factory=lambda: [128, 64], min_length=2, max_length=2)
+class ConvDecoderConfig(condgen.LikelihoodOptions):
+    channels: list[condgen.Width] = Field(
+        default_factory=lambda: [128, 64], min_length=1, max_length=MAX_STAGES,
+        description="input channels of each stride-2 transposed stage (one entry per doubling of H and W)",
+    )
     hidden: condgen.Width = 512
     activation: Activation = "relu"
     batch_norm: bool = False
-    likelihood: Literal["bernoulli", "continuous_bernoulli"] = "bernoulli"
 
 
 class ConvDecoder(nn.Module):
-    """p(x | z, c) as independent Bernoullis from transposed convolutions."""
+    """p(x | z, c) from transposed convolutions, independent over pixels, in the config's likelihood."""
 
     def __init__(self, config: ConvDecoderConfig, context: condgen.BuildContext) -> None:
         super().__init__()
-        c_out, h, w = _spatial(tuple(context.output_shape), "decoder")
-        c1, c2 = config.channels
+        channels = config.channels
+        c_out, h, w = _spatial(tuple(context.output_shape), "decoder", len(channels))
         self.output_shape = (c_out, h, w)
-        self.likelihood = config.likelihood
+        self.config = config
+        self.values = condgen.values_per_entry(config)
         act, norm = config.activation, config.batch_norm
-        start = c1 * (h // 4) * (w // 4)
+        step = 2 ** len(channels)
+        start = channels[0] * (h // step) * (w // step)
         self.blocks = nn.ModuleList([
             Modulated(nn.Linear(math.prod(context.input_shape), config.hidden), config.hidden, act, False, context),
-            Modulated(nn.Sequential(nn.Linear(config.hidden, start), nn.Unflatten(1, (c1, h // 4, w // 4))),
-                      c1, act, norm, context),
-            Modulated(nn.ConvTranspose2d(c1, c2, 4, 2, 1), c2, act, norm, context),
+            Modulated(nn.Sequential(nn.Linear(config.hidden, start), nn.Unflatten(1, (channels[0], h // step, w // step))),
+                      channels[0], act, norm, context),
         ])
-        self.out = nn.ConvTranspose2d(c2, c_out, 4, 2, 1)
+        self.blocks.extend(
+            Modulated(nn.ConvTranspose2d(c_prev, c, 4, 2, 1), c, act, norm, context)
+            for c_prev, c in zip(channels, channels[1:])
+        )
+        self.out = nn.ConvTranspose2d(channels[-1], self.values * c_out, 4, 2, 1)
 
     def forward(self, joined: torch.Tensor, condition: torch.Tensor | None = None) -> D.Distribution:
         h = joined.flatten(1)
         for block in self.blocks:
             h = block(h, condition)
-        logits = self.out(h)
-        family = D.Bernoulli if self.likelihood == "bernoulli" else D.ContinuousBernoulli
-        return D.Independent(family(logits=logits, validate_args=False), 3, validate_args=False)
+        raw = self.out(h)
+        return condgen.likelihood(self.config, raw.unflatten(1, (self.values, self.output_shape[0])))
 
 
 @condgen.hookimpl

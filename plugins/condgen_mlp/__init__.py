@@ -1,7 +1,8 @@
 """``mlp`` encoder and decoder: fully connected networks on flattened inputs.
 
 The seed model is ``mlp`` with one hidden layer of 512: 794 -> 512 -> 2x2 for
-the encoder, 12 -> 512 -> 784 Bernoulli logits for the decoder.
+the encoder, 12 -> 512 -> 784 Bernoulli logits for the decoder. The decoder may end
+in any of condgen's likelihoods (``condgen.likelihoods``): Gaussian, discretised logistic mixture.
 """
 
 from __future__ import annotations
@@ -69,27 +70,28 @@ class MLPEncoder(nn.Module):
         return D.Independent(D.Normal(mu, torch.exp(0.5 * log_var), validate_args=False), 1, validate_args=False)
 
 
-class MLPDecoderConfig(condgen.ComponentConfig):
+class MLPDecoderConfig(condgen.LikelihoodOptions):
     hidden: list[condgen.Width] = Field(default_factory=lambda: [512], max_length=64)
     activation: Activation = "relu"
-    likelihood: Literal["bernoulli", "continuous_bernoulli"] = "bernoulli"
 
 
 class MLPDecoder(nn.Module):
-    """p(x | z, c) as independent (continuous) Bernoullis over the pixels."""
+    """p(x | z, c), independent over the pixels, in the family the config's ``likelihood`` names."""
 
     def __init__(self, config: MLPDecoderConfig, context: condgen.BuildContext) -> None:
         super().__init__()
         self.output_shape = tuple(context.output_shape)
-        self.likelihood = config.likelihood
+        self.config = config
+        self.values = condgen.values_per_entry(config)
         self.net = MLP(
-            [math.prod(context.input_shape), *config.hidden, math.prod(self.output_shape)], config.activation, context
+            [math.prod(context.input_shape), *config.hidden, self.values * math.prod(self.output_shape)],
+            config.activation,
+            context,
         )
 
     def forward(self, joined: torch.Tensor, condition: torch.Tensor | None = None) -> D.Distribution:
-        logits = self.net(joined.flatten(1), condition).view(-1, *self.output_shape)
-        family = D.Bernoulli if self.likelihood == "bernoulli" else D.ContinuousBernoulli
-        return D.Independent(family(logits=logits, validate_args=False), len(self.output_shape), validate_args=False)
+        raw = self.net(joined.flatten(1), condition).view(-1, self.values, *self.output_shape)
+        return condgen.likelihood(self.config, raw)
 
 
 @condgen.hookimpl

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -27,12 +28,15 @@ def test_eval_writes_every_metric_and_the_settings_that_produced_them(run, cli):
     result = json.loads((run / "eval.json").read_text())
     assert result["nll"] <= result["test_elbo"]  # importance weighting tightens the bound
     assert result["nll_k"] == 50
+    # Bits per dimension: the same figures over 28 x 28 entries in base 2.
+    assert result["nll_bits_per_dim"] == pytest.approx(result["nll"] / (784 * math.log(2)))
+    assert result["test_elbo_bits_per_dim"] == pytest.approx(result["test_elbo_particles"] / (784 * math.log(2)))
     assert 0.0 <= result["cond_accuracy"] <= 1.0
     assert result["fid"] > 0 and result["fid_images"] == 100  # 10 per class, as many test images
     assert {k: result["settings"][k] for k in ("k", "per_class", "seed", "checkpoint_epoch")} == {
         "k": 50, "per_class": 10, "seed": 0, "checkpoint_epoch": 3,
     }
-    assert "NLL, K=50" in out and "conditional accuracy" in out
+    assert "NLL, K=50" in out and "bits per dimension" in out and "conditional accuracy" in out
 
 
 def test_an_unconditional_model_gets_no_conditional_accuracy_but_still_a_fid(tiny_recipe, cli):

@@ -76,4 +76,4 @@ def test_options_are_validated() -> None:
         with pytest.raises(pydantic.ValidationError):
             MLPEncoderConfig(**bad)
     with pytest.raises(pydantic.ValidationError):
-        MLPDecoderConfig(likelihood="gaussian")
+        MLPDecoderConfig(likelihood="poisson")
