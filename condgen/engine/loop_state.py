@@ -21,13 +21,21 @@ class EpochTotals(Totals):
     """Running sums of the current epoch, checkpointed so a mid-epoch resume keeps them."""
 
     seconds: float = 0.0
+    #: time spent compiling the step (trainer.compile), kept out of ``seconds``
+    compile_seconds: float = 0.0
 
     def state(self) -> dict[str, Any]:
-        return {"sums": dict(self.sums), "examples": self.examples, "seconds": self.seconds}
+        return {
+            "sums": dict(self.sums),
+            "examples": self.examples,
+            "seconds": self.seconds,
+            "compile_seconds": self.compile_seconds,
+        }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> "EpochTotals":
-        return cls(dict(state["sums"]), int(state["examples"]), float(state["seconds"]))
+        compiling = float(state.get("compile_seconds", 0.0))  # absent from checkpoints before trainer.compile
+        return cls(dict(state["sums"]), int(state["examples"]), float(state["seconds"]), compiling)
 
 
 def rng_state(device: torch.device) -> dict[str, torch.Tensor]:

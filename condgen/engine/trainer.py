@@ -37,6 +37,7 @@ from ..model import ConditionalVAE, Losses, build_model
 from ..recipe import ResolvedRecipe
 from .callbacks import Callback, MetricsFile, SampleGrid
 from .checkpoint import content_digest, save_checkpoint
+from .compiled import Compiler, wants_compile
 from .distributed import SINGLE, World, rank_seed, resolve_device, shard
 from .loop_state import LoopState, StepLog, rng_state
 from .run_dir import RunDir
@@ -145,9 +146,11 @@ class Trainer:
         self.model, self.heads, self.dataset = parts.model, parts.heads, parts.dataset
         self.train_split, self.test_split = parts.train_split, parts.test_split
         settings = self.recipe.trainer
+        compiler = Compiler(wants_compile(settings.compile, self.device), reporter.warn)
         self.updates = Updates(
-            self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync
+            self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync, compiler
         )
+        self._compiled_until = 0.0  # the compiler's total when training time was last accounted
         self.callbacks: list[Callback] = [
             SampleGrid(self.model, self.dataset, run, settings.samples_per_row),
             MetricsFile(run),
@@ -267,16 +270,24 @@ class Trainer:
             # Several ranks stop at the step whose all-reduce first carried a request; one process at once.
             stop = stop_agreed if self.world.size > 1 else stop_requested()
             if (every and loop.global_step % every == 0) or stop:
-                now = time.perf_counter()
-                loop.totals.seconds += now - started
-                started = now
+                started = self._account(started)
                 self.save()
                 if stop:
                     raise self.world.mark_agreed(Interrupted(
                         f"Interrupted at epoch {loop.epoch + 1}, step {loop.step_in_epoch}; checkpoint saved.",
                         hint=f"Resume with: condgen run --resume {self.run.path}{self._nproc_option()}",
                     ))
-        loop.totals.seconds += time.perf_counter() - started
+        self._account(started)
+
+    def _account(self, started: float) -> float:
+        """Add the time since ``started`` to the epoch's training time, less any compiling (counted apart);
+        returns the new start."""
+        now = time.perf_counter()
+        compiled = self.updates.compiler.compile_seconds - self._compiled_until
+        self._compiled_until += compiled
+        self.loop.totals.seconds += now - started - compiled
+        self.loop.totals.compile_seconds += compiled
+        return now
 
     def step(self, index: torch.Tensor, stop: bool) -> tuple[dict[str, Any], int, bool]:
         """One step of every update on this rank's rows of the global batch ``index``: the global mean
@@ -336,6 +347,7 @@ class Trainer:
             "test_kl": test["kl"],
             "images_per_s": totals.examples / max(totals.seconds, 1e-9),
             "train_seconds": totals.seconds,
+            "compile_seconds": totals.compile_seconds,
             "wall_time": time.time(),
             "peak_rss_mb": self.world.max_over_ranks(peak_rss_mb()),  # the largest process's peak
         }

@@ -38,6 +38,7 @@ from ..model import ConditionalVAE, InvalidParameters
 from ..optim import OptimizerConfig, make_optimizer
 from ..recipe.update_order import Stage, plan_stages
 from ..training_step import TrainingStep, forward_step
+from .compiled import Compiler
 
 #: sees each update's values (0-dim tensors on the device) before its optimiser steps
 Check = Callable[[dict[str, torch.Tensor]], None]
@@ -97,11 +98,17 @@ class Updates:
         optimizer: OptimizerConfig,
         kl_weight: float = 1.0,
         sync: GradientSync | None = None,
+        compiler: Compiler | None = None,
     ) -> None:
         self.model = model
         self.heads = heads
         self.kl_weight = kl_weight
         self.sync = sync or GradientSync()
+        #: compiles (when asked) the shared forward pass and each head's two losses
+        self.compiler = compiler or Compiler(False, print)
+        self.forward_pass = self.compiler(forward_step)
+        self.head_losses = {name: self.compiler(head.head_losses) for name, head in heads.items()}
+        self.model_losses = {name: self.compiler(head.model_losses) for name, head in heads.items()}
         self.stages = plan_stages(order, list(heads))
         model_roles = next(stage.names for stage in self.stages if stage.kind == "model")
         decoder = set(map(id, model.decoder.parameters()))
@@ -151,7 +158,7 @@ class Updates:
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor) -> TrainingStep:
         """The one forward pass every update of the step shares."""
-        return forward_step(self.model, x, condition, generate=bool(self.heads))
+        return self.forward_pass(self.model, x, condition, generate=bool(self.heads))
 
     def apply(self, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         """Every update in order on ``shared``."""
@@ -166,8 +173,8 @@ class Updates:
         return self._model_update(stage.names, shared, check)
 
     def _head_update(self, name: str, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
-        head, optimizer = self.heads[name], self.optimizers[name]
-        terms = head.head_losses(shared.detached())
+        optimizer = self.optimizers[name]
+        terms = self.head_losses[name](shared.detached())
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         values = {f"{name}_{key}": value.detach() for key, value in terms.items()}
@@ -183,7 +190,7 @@ class Updates:
         # Unscaled, the model's objective is the -ELBO itself, to the last bit (reconstruction + kl).
         kl = losses.kl if self.kl_weight == 1.0 else self.kl_weight * losses.kl
         objective = {role: losses.reconstruction if role == "decoder" else losses.reconstruction + kl for role in roles}
-        terms = [term for head in self.heads.values() for term in head.model_losses(shared)]
+        terms = [term for name in self.heads for term in self.model_losses[name](shared)]
         for term in terms:
             values[term.name] = term.value.detach()
             for role in roles:

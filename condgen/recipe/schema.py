@@ -69,6 +69,17 @@ class TrainerSection(Strict):
     #: ``auto``: CUDA when torch sees a GPU, else the CPU. Under DDP, CPU ranks talk
     #: over gloo and CUDA ranks over NCCL (see docs/distributed.md).
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    #: The training step's forward pass (model and heads) under torch.compile: ``auto`` compiles on CUDA
+    #: only (see condgen/engine/compiled.py for the measured rule); a failed compile falls back to eager.
+    compile: Literal["off", "on", "auto"] = "auto"
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        """YAML reads a bare ``on`` / ``off`` as true / false."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
 
 
 class OutputSection(Strict):
