@@ -148,7 +148,8 @@ class Trainer:
         settings = self.recipe.trainer
         compiler = Compiler(wants_compile(settings.compile, self.device), reporter.warn)
         self.updates = Updates(
-            self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync, compiler
+            self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync, compiler,
+            autocast=torch.bfloat16 if settings.precision == "bf16" else None,
         )
         self._compiled_until = 0.0  # the compiler's total when training time was last accounted
         self.callbacks: list[Callback] = [

@@ -99,6 +99,7 @@ class Updates:
         kl_weight: float = 1.0,
         sync: GradientSync | None = None,
         compiler: Compiler | None = None,
+        autocast: torch.dtype | None = None,
     ) -> None:
         self.model = model
         self.heads = heads
@@ -107,6 +108,8 @@ class Updates:
         #: compiles (when asked) the shared forward pass and each head's two losses
         self.compiler = compiler or Compiler(False, print)
         self.forward_pass = self.compiler(forward_step)
+        #: the lower precision the forward pass runs in (None: float32 throughout)
+        self.autocast = autocast
         self.head_losses = {name: self.compiler(head.head_losses) for name, head in heads.items()}
         self.model_losses = {name: self.compiler(head.model_losses) for name, head in heads.items()}
         self.stages = plan_stages(order, list(heads))
@@ -158,7 +161,10 @@ class Updates:
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor) -> TrainingStep:
         """The one forward pass every update of the step shares."""
-        return self.forward_pass(self.model, x, condition, generate=bool(self.heads))
+        if self.autocast is None:
+            return self.forward_pass(self.model, x, condition, generate=bool(self.heads))
+        with torch.autocast(x.device.type, dtype=self.autocast):
+            return self.forward_pass(self.model, x, condition, generate=bool(self.heads))
 
     def apply(self, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         """Every update in order on ``shared``."""

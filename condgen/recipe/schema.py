@@ -72,6 +72,9 @@ class TrainerSection(Strict):
     #: The training step's forward pass (model and heads) under torch.compile: ``auto`` compiles on CUDA
     #: only (see condgen/engine/compiled.py for the measured rule); a failed compile falls back to eager.
     compile: Literal["off", "on", "auto"] = "auto"
+    #: ``bf16``: the training step's forward pass under autocast to bfloat16 (weights, gradients, optimiser
+    #: state and checkpoints stay float32; the test -ELBO is computed in float32).
+    precision: Literal["fp32", "bf16"] = "fp32"
 
     @field_validator("compile", mode="before")
     @classmethod

@@ -117,6 +117,7 @@ def test_resume_after_ctrl_c_reaches_the_uninterrupted_weights(tiny_recipe, cli,
         "trainer.optimizer.fused=false",
         "trainer.compile=off",
         pytest.param("trainer.compile=on", marks=pytest.mark.slow),  # compiling takes minutes on a busy CPU
+        "trainer.precision=bf16",
     ],
 )
 def test_each_speed_switch_trains_and_resumes_to_the_uninterrupted_weights(tiny_recipe, cli, switch) -> None:
@@ -131,6 +132,7 @@ def test_each_speed_switch_trains_and_resumes_to_the_uninterrupted_weights(tiny_
     rows = metrics(straight)
     assert rows[1]["test_elbo"] < rows[0]["test_elbo"]  # it learns
     assert (rows[0]["compile_seconds"] > 0) is (switch == "trainer.compile=on")
+    assert {tensor.dtype for tensor in checkpoint(straight)["model"].values()} == {torch.float32}  # bf16 too
 
 
 def test_resume_with_a_changed_recipe_needs_force(tiny_recipe, cli) -> None:
