@@ -132,7 +132,9 @@ class StepLog:
         self.rows.append(torch.stack(row) if on_device else torch.tensor(row, dtype=torch.float64))
         self.steps.append((global_step, count))
 
-    def read(self, totals: Totals, fault: Callable[[dict[str, float], int], Exception | None]) -> dict[str, float] | None:
+    def read(
+        self, totals: Totals, fault: Callable[[dict[str, float], int], Exception | None]
+    ) -> dict[str, float] | None:
         """Add the logged steps to ``totals``; raise ``fault(values, global_step)`` for the first bad one.
         Returns the last step's values (None when nothing was logged)."""
         if not self.rows:
