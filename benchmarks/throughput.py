@@ -18,7 +18,7 @@ Adam 1e-3, batch 50) on the same MNIST training split, one epoch each:
 The rounds alternate the loops so drift in machine load hits all of them.
 Run::
 
-    CONDGEN_DATA_DIR=../shared/data python benchmarks/throughput.py [--rounds 2] [--threads 2] [--json out.json]
+    CONDGEN_DATA_DIR=../shared/data python benchmarks/throughput.py [--rounds 2] [--threads 2] [--limit N] [--json out.json]
 
 The last two lines are ``condgen/bare-eager: R1`` and ``condgen/bare-best: R2``:
 condgen's train loop against each bare loop, medians over rounds, measured
@@ -109,13 +109,15 @@ def dataloader_epoch(root: Path, batch_size: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def condgen_epoch(out_dir: Path, seed: int, threads: int) -> tuple[float, float]:
+def condgen_epoch(out_dir: Path, seed: int, threads: int, limit: int | None) -> tuple[float, float]:
     """One epoch of ``condgen run``'s trainer; returns (wall seconds, the trainer's own train-loop seconds).
 
     Building the trainer (recipe, plugins, reading the IDX files) happens before
     the clock starts, as the bare loops get their data and model for free too.
     """
     settings = ["trainer.epochs=1", f"seed={seed}", f"output.dir={out_dir}", f"trainer.threads={threads}"]
+    if limit:
+        settings.append(f"data.limit={limit}")
     resolved = load_recipe(RECIPE, settings)
     trainer = Trainer(build_parts(resolved), create_run_dir(out_dir, resolved.recipe.name), SilentReporter())
     started = time.perf_counter()
@@ -127,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of the three (median reported)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for every loop")
+    parser.add_argument("--limit", type=int, help="train on the first N images (default: all 60,000)")
     parser.add_argument("--dataloader", action="store_true", help="also time torchvision's DataLoader pipeline")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
@@ -134,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
 
     root = resolve_data_root(None)
     train = torchvision.datasets.MNIST(str(root), train=True)
-    images, labels = train.data.unsqueeze(1).contiguous(), train.targets
+    images, labels = train.data.unsqueeze(1).contiguous()[: args.limit], train.targets[: args.limit]
     n, batch_size = len(images), 50
     rows: dict[str, list[float]] = {"condgen": [], "condgen train loop": [], "bare eager": [], "bare compiled + fused": []}
     if args.dataloader:
@@ -142,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     bare_epoch(images[:2000], labels[:2000], batch_size, 0)  # warm up the allocator and kernels
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.rounds):
-            wall, loop = condgen_epoch(Path(tmp) / f"round{round_}", round_, args.threads)
+            wall, loop = condgen_epoch(Path(tmp) / f"round{round_}", round_, args.threads, args.limit)
             rows["condgen"].append(n / wall)
             rows["condgen train loop"].append(n / loop)
             rows["bare eager"].append(n / bare_epoch(images, labels, batch_size, round_))
