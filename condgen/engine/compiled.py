@@ -1,10 +1,11 @@
 """The training step's forward pass under ``torch.compile``, with a one-line fallback when compiling fails.
 
 ``trainer.compile``: ``on`` compiles; ``off`` does not; ``auto`` compiles on
-CUDA only. On this project's 2-core CPU machine compiling the seed model
-took minutes and did not beat the eager step with fused Adam (see the
-README's throughput section), so a short CPU run never earns its compile
-time back; on a GPU, fusing the small per-step kernels is where compiling pays.
+CUDA only. On this project's 2-core CPU machine, compiling condgen's step
+for the seed model took minutes and then ran slower than eager (its forward
+pass breaks into several graphs around the distributions), while a bare
+loop's compiled loss ran 2.36x eager (see the README's throughput section);
+until the step compiles into fewer graphs, ``auto`` leaves CPUs eager.
 
 Compiling happens at the first call, so its time is measured there and
 reported apart from the training time. When it fails (no C++ compiler, an op
