@@ -2,10 +2,10 @@
 
 ``trainer.compile``: ``on`` compiles; ``off`` does not; ``auto`` compiles on
 CUDA only. On this project's 2-core CPU machine, compiling condgen's step
-for the seed model took minutes and then ran slower than eager (its forward
-pass breaks into several graphs around the distributions), while a bare
-loop's compiled loss ran 2.36x eager (see the README's throughput section);
-until the step compiles into fewer graphs, ``auto`` leaves CPUs eager.
+for the seed model took minutes and then ran slower than eager, while a
+bare loop's compiled loss ran 2.36x eager (see the README's throughput
+section). Until the difference is understood (graph breaks around the
+distributions are the first suspect), ``auto`` leaves CPUs eager.
 
 Compiling happens at the first call, so its time is measured there and
 reported apart from the training time. When it fails (no C++ compiler, an op
