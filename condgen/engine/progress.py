@@ -11,8 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 class RichReporter:
     refresh_every = 20  # steps between bar updates; cheap enough not to show in images/s
 
-    def __init__(self, console: Console, *, live: bool = True) -> None:
+    def __init__(self, console: Console, *, live: bool = True, errors: Console | None = None) -> None:
         self.console = console
+        self.errors = errors or Console(stderr=True, highlight=False, soft_wrap=True)
         self.live = live and console.is_terminal
         self.progress: Progress | None = None
         self.task = None
@@ -72,11 +73,16 @@ class RichReporter:
             f"epoch {row['epoch']:>3}/{self.epochs}  train -ELBO {row['train_loss']:8.2f}  "
             f"test -ELBO {row['test_elbo']:8.2f}  {row['images_per_s']:>9,.0f} img/s  "
             f"{row['train_seconds']:6.1f} s"
+            + (f" + {row['compile_seconds']:.1f} s compiling" if row.get("compile_seconds") else "")
         )
         if self.progress is not None:
             self.progress.update(self.task, epoch=min(self.epoch + 1, self.epochs))
             self._clock = self.progress.get_time()
             self._images = 0
+
+    def warn(self, message: str) -> None:
+        """One line on stderr."""
+        self.errors.print(f"[yellow]Warning:[/] {message}")
 
     def finish(self) -> None:
         if self.progress is not None:
@@ -91,4 +97,5 @@ class SilentReporter:
     def step(self, *args: Any) -> None: ...
     def note(self, text: str) -> None: ...
     def epoch_done(self, row: dict[str, Any]) -> None: ...
+    def warn(self, message: str) -> None: ...
     def finish(self) -> None: ...

@@ -38,13 +38,16 @@ from ..model import ConditionalVAE, Losses, build_model
 from ..recipe import ResolvedRecipe
 from .callbacks import Callback, MetricsFile, SampleGrid
 from .checkpoint import content_digest, save_checkpoint
+from .compiled import Compiler, wants_compile
 from .distributed import SINGLE, World, rank_seed, resolve_device, shard
-from .loop_state import LoopState, rng_state
+from .loop_state import LoopState, StepLog, rng_state
 from .run_dir import RunDir
-from .updates import GradientSync, Updates
+from .updates import GradientSync, Updates, non_finite
 
 #: the -ELBO terms, in a fixed order every rank shares
 TERMS = tuple(f.name for f in fields(Losses))
+#: steps between reads of the step values from the device (and the progress line's refreshes)
+READ_EVERY = 20
 
 
 class Interrupted(Notice):
@@ -160,14 +163,20 @@ class Trainer:
         self.model, self.heads, self.dataset = parts.model, parts.heads, parts.dataset
         self.train_split, self.test_split = parts.train_split, parts.test_split
         settings = self.recipe.trainer
+        compiler = Compiler(wants_compile(settings.compile, self.device), reporter.warn)
         self.updates = Updates(
-            self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync
+            self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync, compiler,
+            autocast=torch.bfloat16 if settings.precision == "bf16" else None,
         )
+        self._compiled_until = 0.0  # the compiler's total when training time was last accounted
         self.callbacks: list[Callback] = [
             MetricsFile(run),  # before the grid: a grid that fails on user settings loses no row
             SampleGrid(self.model, self.dataset, run, settings.samples_per_row),
         ]
         self.loop = LoopState()
+        self.log = StepLog()
+        #: the last mean loss read from the device, for the progress line
+        self.last_loss = float("nan")
         #: the global step of the last checkpoint this process saved or resumed from
         self.saved_step: int | None = None
 
@@ -198,10 +207,21 @@ class Trainer:
             ) from None
         self.saved_step = self.loop.global_step
 
+    def read_log(self) -> None:
+        """Move the logged step values into the epoch's totals; stop at the first non-finite one."""
+        def fault(found: dict[str, float], step: int) -> NumericalError | None:
+            return non_finite(found, lambda what: self._stopped(what, step))
+
+        values = self.log.read(self.loop.totals, fault)
+        if values is not None:
+            self.last_loss = values["loss"]
+
     def save(self) -> None:
-        """Every rank calls this; rank 0 writes every rank's RNG state with the weights, once it has checked
+        """Every rank calls this (after reading the logged steps: a non-finite value stops the run before its
+        state is saved); rank 0 writes every rank's RNG state with the weights, once it has checked
         that every rank holds the same weights (the averaged gradients keep them equal bit for bit; a plugin
         that changes its parameters outside the optimiser, differently on each rank, would not)."""
+        self.read_log()
         digest = content_digest(self._weights()) if self.world.size > 1 else None
         rng, digests = zip(*self.world.gather((rng_state(self.device), digest)))
         self.world.together(lambda: self._write_checkpoint(list(rng), list(digests)), main_only=True)
@@ -265,14 +285,15 @@ class Trainer:
         started = time.perf_counter()
         for step in range(loop.step_in_epoch, steps_per_epoch):
             values, count, stop_agreed = self.step(order[step * size : (step + 1) * size], stop_requested())
-            loop.advance(values, count)
-            self.reporter.step(loop.step_in_epoch, values["loss"], count)
+            loop.advance()
+            self.log.add(values, count, loop.global_step)
+            if len(self.log) >= READ_EVERY:
+                self.read_log()
+            self.reporter.step(loop.step_in_epoch, self.last_loss, count)
             # Several ranks stop at the step whose all-reduce first carried a request; one process at once.
             stop = stop_agreed if self.world.size > 1 else stop_requested()
             if (every and loop.global_step % every == 0) or stop:
-                now = time.perf_counter()
-                loop.totals.seconds += now - started
-                started = now
+                started = self._account(started)
                 self.save()
                 if stop:
                     by = " by SIGTERM" if stop_requested.signum == signal.SIGTERM else ""
@@ -281,29 +302,47 @@ class Trainer:
                         hint=f"Resume with: condgen run --resume {self.run.path}{self._nproc_option()}",
                         signum=stop_requested.signum or signal.SIGINT,
                     ))
-        loop.totals.seconds += time.perf_counter() - started
+        self._account(started)
 
-    def step(self, index: torch.Tensor, stop: bool) -> tuple[dict[str, float], int, bool]:
+    def _account(self, started: float) -> float:
+        """Add the time since ``started`` to the epoch's training time, less any compiling (counted apart);
+        returns the new start."""
+        now = time.perf_counter()
+        compiled = self.updates.compiler.compile_seconds - self._compiled_until
+        self._compiled_until += compiled
+        self.loop.totals.seconds += now - started - compiled
+        self.loop.totals.compile_seconds += compiled
+        return now
+
+    def step(self, index: torch.Tensor, stop: bool) -> tuple[dict[str, Any], int, bool]:
         """One step of every update on this rank's rows of the global batch ``index``: the global mean
-        values, the global example count, and whether any rank was asked to ``stop``."""
+        values (on the device in one process), the global example count, and whether any rank was asked
+        to ``stop``."""
         part = shard(index, self.world.rank, self.world.size)
         x, c = self.train_split.batch(part.index)
-        values = self.updates.step(x.to(self.device), c.to(self.device), self._stopped, weight=part.weight)
+        try:
+            values = self.updates.step(x.to(self.device), c.to(self.device), self._stopped, weight=part.weight)
+        except NumericalError:
+            self.read_log()  # a fault logged at an earlier step (whose NaN weights broke this one) comes first
+            raise
         return self.world.mean_over_ranks(values, part.count, stop)
 
     def _nproc_option(self) -> str:
         return f" --nproc {self.world.size}" if self.world.size > 1 else ""
 
-    def _stopped(self, what: str) -> NumericalError:
+    def _stopped(self, what: str, global_step: int | None = None) -> NumericalError:
+        """The error for a fault at ``global_step`` of this epoch (by default the step being taken)."""
         loop = self.loop
+        at = loop.global_step + 1 if global_step is None else global_step
         return NumericalError(
-            f"{what} at epoch {loop.epoch + 1}, step {loop.step_in_epoch + 1} (global step {loop.global_step + 1}); "
-            "the run stopped before applying that step.",
+            f"{what} at epoch {loop.epoch + 1}, step {loop.step_in_epoch - loop.global_step + at} (global step {at}); "
+            "the run stopped without saving that step or any after it.",
             hint=self._last_good_hint(),
         )
 
     def end_epoch(self) -> None:
         loop = self.loop
+        self.read_log()
         row = self.epoch_row(loop.totals.means(), self.test_elbo())
         self._call_back(lambda callback: callback.epoch_end(loop.epoch + 1, row))
         loop.finish_epoch(row)
@@ -333,6 +372,7 @@ class Trainer:
             "test_kl": test["kl"],
             "images_per_s": totals.examples / max(totals.seconds, 1e-9),
             "train_seconds": totals.seconds,
+            "compile_seconds": totals.compile_seconds,
             "ended_at": time.time(),  # Unix time; train_seconds is the epoch's duration
             "peak_rss_mb": self.world.max_over_ranks(peak_rss_mb()),  # the largest process's peak
         }

@@ -60,6 +60,9 @@ class OptimizerSection(Strict):
     weight_decay: float = Field(0.0, ge=0, le=1)
     betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
     momentum: float = Field(0.0, ge=0, lt=1)
+    #: One kernel for the whole update where torch has one for the device and dtype (else torch's
+    #: multi-tensor ``foreach`` path); false: torch's per-parameter loop. Equal within float rounding.
+    fused: bool = True
 
 
 class TrainerSection(Strict):
@@ -78,6 +81,20 @@ class TrainerSection(Strict):
     #: ``auto``: CUDA when torch sees a GPU, else the CPU. Under DDP, CPU ranks talk
     #: over gloo and CUDA ranks over NCCL (see docs/distributed.md).
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    #: The training step's forward pass (model and heads) under torch.compile: ``auto`` compiles on CUDA
+    #: only (see condgen/engine/compiled.py for the measured rule); a failed compile falls back to eager.
+    compile: Literal["off", "on", "auto"] = "auto"
+    #: ``bf16``: the training step's forward pass under autocast to bfloat16 (weights, gradients, optimiser
+    #: state and checkpoints stay float32; the test -ELBO is computed in float32).
+    precision: Literal["fp32", "bf16"] = "fp32"
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        """YAML reads a bare ``on`` / ``off`` as true / false."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
 
 
 class OutputSection(Strict):

@@ -16,7 +16,7 @@ from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
 
-TIMING_KEYS = {"images_per_s", "train_seconds", "ended_at", "peak_rss_mb"}
+TIMING_KEYS = {"images_per_s", "train_seconds", "compile_seconds", "ended_at", "peak_rss_mb"}
 
 
 def checkpoint(run: Path) -> dict:
@@ -109,6 +109,30 @@ def test_resume_after_ctrl_c_reaches_the_uninterrupted_weights(tiny_recipe, cli,
     assert_same_tensors(checkpoint(straight)["model"], checkpoint(interrupted)["model"])
     assert without_timings(metrics(straight)) == without_timings(metrics(interrupted))
     assert json.loads((interrupted / "run.json").read_text())["status"] == "finished"
+
+
+@pytest.mark.parametrize(
+    "switch",
+    [
+        "trainer.optimizer.fused=false",
+        "trainer.compile=off",
+        pytest.param("trainer.compile=on", marks=pytest.mark.slow),  # compiling takes minutes on a busy CPU
+        "trainer.precision=bf16",
+    ],
+)
+def test_each_speed_switch_trains_and_resumes_to_the_uninterrupted_weights(tiny_recipe, cli, switch) -> None:
+    straight = train(tiny_recipe, switch)
+    with pytest.raises(Interrupted):
+        train(tiny_recipe, switch, reporter=StopAtStep(13))
+    (interrupted,) = set((tiny_recipe.parent / "runs").iterdir()) - {straight}
+    code, out, err = cli("run", "--resume", interrupted)
+    assert code == 0, err
+    assert_same_tensors(checkpoint(straight)["model"], checkpoint(interrupted)["model"])
+    assert without_timings(metrics(straight)) == without_timings(metrics(interrupted))
+    rows = metrics(straight)
+    assert rows[1]["test_elbo"] < rows[0]["test_elbo"]  # it learns
+    assert (rows[0]["compile_seconds"] > 0) is (switch == "trainer.compile=on")
+    assert {tensor.dtype for tensor in checkpoint(straight)["model"].values()} == {torch.float32}  # bf16 too
 
 
 def test_resume_with_a_changed_recipe_needs_force(tiny_recipe, cli) -> None:

@@ -112,3 +112,19 @@ def test_a_bad_update_order_is_a_recipe_error_with_its_line(tiny_recipe, order, 
     with pytest.raises(RecipeError, match=message) as caught:
         load_recipe(tiny_recipe, [*GAN, f"trainer.update_order={order}"])
     assert "trainer.update_order" in str(caught.value)
+
+
+def test_a_bf16_forward_pass_keeps_the_loss_and_its_terms_in_float32(tiny_recipe):
+    torch.manual_seed(0)
+    resolved = load_recipe(tiny_recipe)
+    composed = build_model(resolved)
+    updates = Updates(composed.model, composed.heads, None, resolved.recipe.trainer.optimizer, autocast=torch.bfloat16)
+    x, c = composed.dataset.load("train").batch(torch.arange(16))
+    shared = updates.forward(x, c)
+    assert shared.posterior.base_dist.loc.dtype == torch.bfloat16  # the networks did run in bf16
+    for term in ("loss", "reconstruction", "kl"):
+        assert getattr(shared.losses, term).dtype == torch.float32, term
+    before = snapshot(composed.model)
+    updates.apply(shared, check=lambda values: None)
+    assert moved(before, composed.model)
+    assert {p.dtype for p in composed.model.parameters()} == {torch.float32}
