@@ -22,6 +22,7 @@ from .protocols import (
     MetricDataset,
     Prior,
     Split,
+    TextEncoder,
 )
 from .optim import OptimizerConfig, make_optimizer
 from .registry import KINDS, ComponentConfig
@@ -54,6 +55,7 @@ __all__ = [
     "RecipeError",
     "Split",
     "TensorSplit",
+    "TextEncoder",
     "TrainingStep",
     "UserError",
     "__version__",

@@ -36,6 +36,10 @@ class BuildContext:
     ``modulation`` is how a conditioner reaches *inside* a network (FiLM and
     the like): an encoder or decoder calls :meth:`modulator` once per hidden
     layer it wants to expose and applies what it gets back.
+
+    ``dataset`` is the dataset component the model is built for, when there is
+    one: a part that needs more than shapes from it (a text encoder training
+    its tokenizer on the dataset's ``text_corpus()``) asks it here.
     """
 
     x_shape: tuple[int, ...] | None = None
@@ -45,6 +49,7 @@ class BuildContext:
     latent_dim: int | None = None
     recipe_dir: Path | None = None
     modulation: Modulation | None = None
+    dataset: Any = None
     extra: dict = field(default_factory=dict)
 
     def modulator(self, features: int) -> nn.Module | None:
@@ -153,6 +158,10 @@ class Conditioner(Protocol):
     ``"encoder"`` or ``"decoder"``) returning a module ``m(h, condition)``
     that the networks apply to their hidden layers; see
     :meth:`BuildContext.modulator`.
+
+    It may also define ``prior_input(condition)`` and
+    ``prior_input_shape(condition_shape)``: what the prior reads instead of
+    the raw condition (a text's embedding rather than its characters).
     """
 
     def encoder_input_shape(self, x_shape: tuple[int, ...], condition_shape: tuple[int, ...]) -> tuple[int, ...]: ...
@@ -189,6 +198,19 @@ class Prior(Protocol):
     """Maps the condition to p(z | c), a distribution over ``latent_dim`` values."""
 
     def __call__(self, condition: torch.Tensor) -> D.Distribution: ...
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """Maps a batch of texts to one vector of ``dim`` values each, trained with the model (``text`` conditioner).
+
+    It owns its tokenizer, whatever it is; anything it must keep (a trained
+    vocabulary) belongs in its ``state_dict`` so a run folder carries it.
+    """
+
+    dim: int
+
+    def __call__(self, texts: list[str]) -> torch.Tensor: ...
 
 
 @runtime_checkable
