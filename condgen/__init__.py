@@ -22,6 +22,7 @@ from .protocols import (
     MetricDataset,
     Prior,
     Split,
+    TextDataset,
     TextEncoder,
 )
 from .optim import OptimizerConfig, make_optimizer
@@ -55,6 +56,7 @@ __all__ = [
     "RecipeError",
     "Split",
     "TensorSplit",
+    "TextDataset",
     "TextEncoder",
     "TrainingStep",
     "UserError",

@@ -111,6 +111,20 @@ class LabelledDataset(Dataset, Protocol):
 
 
 @runtime_checkable
+class TextDataset(Dataset, Protocol):
+    """A dataset whose conditions are texts (``condgen sample --text``).
+
+    ``conditions_for_text`` refuses an empty prompt (:class:`condgen.UserError`)
+    and may warn (``warnings.warn``) about a prompt it cuts or words it never
+    trained on; ``text_corpus`` is what a text encoder's tokenizer learns from.
+    """
+
+    def conditions_for_text(self, prompts: list[str]) -> torch.Tensor: ...
+
+    def text_corpus(self) -> list[str]: ...
+
+
+@runtime_checkable
 class MetricDataset(LabelledDataset, Protocol):
     """A labelled dataset that ships a frozen classifier for ``condgen eval``.
 

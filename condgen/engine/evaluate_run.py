@@ -92,6 +92,12 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
         result["cond_accuracy"] = result["fid"] = None
         result["note"] = "the dataset ships no metric network (condgen.MetricDataset): no cond_accuracy or FID"
 
+    control = getattr(dataset, "control_metrics", None)
+    if callable(control):  # a dataset's own measures of control (text_control, ...)
+        progress("control metrics")
+        torch.manual_seed(settings.seed)
+        result.update(control(model.sample, test, settings.per_class))
+
     result["settings"] = {
         "k": settings.k,
         "per_class": settings.per_class,

@@ -198,6 +198,7 @@ class Grammar:
         self.vocabulary: frozenset[str] = frozenset(
             {w for item in self.parts["train"].items() for w in _plain_words(item)}
             | {w for noun in ANONYMOUS_NOUNS for w in words(noun)}
+            | {w for joiner in JOINERS for w in words(joiner)}
             | set(DIGIT_WORDS)
             | {str(d) for d in range(10)}
             | {"a", "an", "the"}
