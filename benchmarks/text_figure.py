@@ -55,7 +55,9 @@ def main() -> None:
     torch.manual_seed(0)
     conditions = loaded.dataset.conditions_for_text(PROMPTS).repeat_interleave(args.n, 0)
     images = loaded.model.sample(conditions).view(len(PROMPTS), args.n, 28, 28)
-    fig, axes = plt.subplots(len(PROMPTS), 1, figsize=(1.0 + 0.45 * args.n + 3.2, 0.5 * len(PROMPTS)))
+    label_width, strip_width = 2.6, 0.5 * args.n  # inches
+    width = label_width + strip_width
+    fig, axes = plt.subplots(len(PROMPTS), 1, figsize=(width, 0.52 * len(PROMPTS)))
     for row, (axis, prompt) in enumerate(zip(axes, PROMPTS)):
         strip = torch.cat(list(images[row]), dim=1).numpy()
         axis.imshow(strip, cmap="gray", vmin=0, vmax=1)
@@ -65,8 +67,8 @@ def main() -> None:
         held = row >= len(PROMPTS) - HELD_OUT
         axis.set_ylabel(f'"{prompt}"' + ("\n(held-out phrasing)" if held else ""), rotation=0, ha="right",
                         va="center", fontsize=8)
-    fig.subplots_adjust(left=0.42, right=0.99, top=0.99, bottom=0.01, hspace=0.08)
-    fig.savefig(args.output, dpi=110)
+    fig.subplots_adjust(left=label_width / width, right=0.995, top=0.995, bottom=0.005, hspace=0.06)
+    fig.savefig(args.output, dpi=100)
     print(f"wrote {args.output}")
 
 

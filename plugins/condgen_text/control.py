@@ -10,7 +10,9 @@ p(z|c)). Then:
   prompt names (chance 1/10);
 - ``<attribute>_accuracy``: the image's Morpho-MNIST measurement falls in the
   bin the prompt names, bins being the training split's tertiles (chance 1/3:
-  a third of real digits lie in each bin).
+  a third of real digits lie in each bin). An image with no pixel above one
+  half (a faint, blurred digit) cannot be measured and counts as a miss;
+  ``unmeasured`` says how many there were.
 
 Each figure comes with the number of prompts it is over and its chance level.
 """
@@ -71,6 +73,7 @@ def text_control(generate: Any, dataset: Any, network: torch.nn.Module, count: i
         figures: dict[str, Any] = {
             "digit_accuracy": float((predicted == digits).float().mean()),
             "digit_prompts": count,
+            "unmeasured": int(np.isnan(measured["thickness"]).sum()),
             "example_prompts": prompts[:5],
         }
         for name in ATTRIBUTES:

@@ -26,8 +26,12 @@ Corpus = Callable[[], list[str]]
 
 class TokenizedConfig(condgen.ComponentConfig):
     dim: int = Field(64, gt=0, le=4096, description="size of the text embedding handed to the conditioner")
-    vocab_size: int = Field(512, ge=8, le=65536, description="most entries in the tokenizer's vocabulary")
-    min_frequency: int = Field(1, ge=1, le=1_000_000, description="fewest occurrences for a word to be a token")
+    # Bounds chosen so every valid config trains: single characters and their ## continuations take about 140
+    # entries, and in any caption bank the commonest words occur more than 100 times.
+    vocab_size: int = Field(
+        512, ge=256, le=65536, description="most entries in the tokenizer's vocabulary (single characters take ~140)"
+    )
+    min_frequency: int = Field(1, ge=1, le=100, description="fewest occurrences for a word to be a token")
     max_tokens: int = Field(32, gt=0, le=512, description="tokens read per text; the rest is cut")
     embedding: int = Field(64, gt=0, le=4096, description="size of each token's embedding")
 

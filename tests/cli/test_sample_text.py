@@ -79,7 +79,17 @@ def test_eval_adds_text_control_for_both_phrasings_with_chance_levels(text_run, 
     for phrasing in ("train", "heldout"):
         figures = control[phrasing]
         assert 0 <= figures["digit_accuracy"] <= 1 and figures["digit_prompts"] == 100
+        assert 0 <= figures["unmeasured"] <= 100
         for name in ("thickness", "slant", "size"):
             assert 0 < figures[f"{name}_prompts"] < 100
             assert 0 <= figures[f"{name}_accuracy"] <= 1
     assert control["train"]["example_prompts"] != control["heldout"]["example_prompts"]
+
+
+def test_a_tokenizer_too_small_for_any_word_is_refused_at_validation_with_its_line(tmp_path, tiny_mnist, cli) -> None:
+    recipe = tmp_path / "small_vocab.yaml"
+    text = TEXT_RECIPE.format(root=tiny_mnist, out=tmp_path / "runs")
+    recipe.write_text(text.replace("hidden: 8}", "hidden: 8, vocab_size: 20}"))
+    code, _, err = cli("validate", recipe)
+    assert code == 2
+    assert "small_vocab.yaml:5" in err and "vocab_size" in err
