@@ -7,12 +7,14 @@ importable from here.
 from __future__ import annotations
 
 from .blocks import BlockKind, ComponentBlock
+from .conditions import ConditionBatch, ConditionRequest, conditions_for
 from .data import TensorSplit, resolve_data_root
 from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
 from .hookspecs import hookimpl
 from .protocols import (
     BuildContext,
     Conditioner,
+    ControlledDataset,
     Dataset,
     Decoder,
     Encoder,
@@ -21,7 +23,9 @@ from .protocols import (
     MaskedDataset,
     MetricDataset,
     Prior,
+    RequestableDataset,
     Split,
+    StatefulDataset,
     TextDataset,
     TextEncoder,
 )
@@ -38,8 +42,11 @@ __all__ = [
     "CheckpointError",
     "ComponentBlock",
     "ComponentConfig",
+    "ConditionBatch",
+    "ConditionRequest",
     "CondgenError",
     "Conditioner",
+    "ControlledDataset",
     "DataError",
     "Dataset",
     "Decoder",
@@ -54,13 +61,16 @@ __all__ = [
     "PluginError",
     "Prior",
     "RecipeError",
+    "RequestableDataset",
     "Split",
+    "StatefulDataset",
     "TensorSplit",
     "TextDataset",
     "TextEncoder",
     "TrainingStep",
     "UserError",
     "__version__",
+    "conditions_for",
     "hookimpl",
     "make_optimizer",
     "resolve_data_root",

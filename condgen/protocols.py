@@ -20,6 +20,7 @@ from torch import nn
 from .blocks import ComponentBlock, build_block
 
 if TYPE_CHECKING:
+    from .conditions import ConditionBatch, ConditionRequest
     from .training_step import ModelLoss, TrainingStep
 
 Modulation = Callable[[int], Optional[nn.Module]]
@@ -114,9 +115,11 @@ class LabelledDataset(Dataset, Protocol):
 class TextDataset(Dataset, Protocol):
     """A dataset whose conditions are texts (``condgen sample --text``).
 
-    ``conditions_for_text`` refuses an empty prompt (:class:`condgen.UserError`)
-    and may warn (``warnings.warn``) about a prompt it cuts or words it never
-    trained on; ``text_corpus`` is what a text encoder's tokenizer learns from.
+    ``conditions_for_text`` refuses an empty prompt (:class:`condgen.UserError`);
+    ``condgen sample --text`` reaches it through ``conditions_for_request``
+    (:mod:`condgen.conditions`), whose notes tell the user about prompts cut
+    or words never trained on. ``text_corpus`` is what a text encoder's
+    tokenizer learns from.
     """
 
     def conditions_for_text(self, prompts: list[str]) -> torch.Tensor: ...
@@ -162,6 +165,49 @@ class MaskedDataset(Dataset, Protocol):
     def likelihood_mask(self, condition: torch.Tensor) -> torch.Tensor | None:
         """The entries of x the likelihood scores (true), or ``None`` for all of them."""
         ...
+
+
+@runtime_checkable
+class RequestableDataset(Dataset, Protocol):
+    """A dataset that builds conditions from what a user asks for (``--label``, ``--attr``, ``--text``).
+
+    ``condgen sample``, ``condgen eval`` and the Python API go through
+    :func:`condgen.conditions_for`, which calls this; see :mod:`condgen.conditions`.
+    """
+
+    def conditions_for_request(self, request: "ConditionRequest") -> "ConditionBatch":
+        """The conditions for ``request``; raise :class:`condgen.UserError` naming what the dataset takes instead."""
+        ...
+
+
+@runtime_checkable
+class StatefulDataset(Dataset, Protocol):
+    """A dataset whose conditions depend on its training data (standardisation statistics, a vocabulary).
+
+    The trainer stores ``state_dict()`` in every checkpoint and a loaded run
+    calls ``load_state_dict`` before asking for conditions, so sampling needs
+    no data. Plain tensors, numbers, strings and containers only: checkpoints
+    load with ``weights_only``.
+    """
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+
+
+@runtime_checkable
+class ControlledDataset(Dataset, Protocol):
+    """A dataset that measures how well generated images follow the condition it controls, for ``condgen eval``.
+
+    ``generate(conditions)`` returns the model's images for a condition batch
+    (the caller seeds it); ``test`` is the dataset's test split; ``per_class``
+    is the user's budget of generated images per class (``--per-class``).
+    The returned entries (JSON-serialisable) are added to ``eval.json``.
+    """
+
+    def control_metrics(
+        self, generate: Callable[[torch.Tensor], torch.Tensor], test: Split, per_class: int
+    ) -> dict[str, Any]: ...
 
 
 @runtime_checkable

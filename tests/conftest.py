@@ -19,6 +19,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy
 import pytest
 import torch
 
@@ -170,3 +171,28 @@ def cli(capsys: pytest.CaptureFixture):
         return code, out, err
 
     return invoke
+
+
+def bar_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Upright bars of random width (1-6 px) and shear (-0.4-0.4), class = index mod 10; every 7th image blank."""
+    generator = numpy.random.default_rng(seed)
+    y, x = numpy.mgrid[0:28, 0:28] + 0.5
+    images = numpy.zeros((n, 28, 28), numpy.uint8)
+    for i in range(n):
+        if i % 7 == 6:
+            continue
+        width, shear = generator.uniform(1, 6), generator.uniform(-0.4, 0.4)
+        inside = (numpy.abs(x - (14 - shear * (y - 14))) <= width / 2) & (numpy.abs(y - 14) <= 8)
+        images[i] = inside * 255
+    return torch.from_numpy(images), torch.arange(n) % 10
+
+
+def write_bar_root(root: Path, n_train: int = 140, n_test: int = 70) -> Path:
+    """A data root (MNIST/raw) of :func:`bar_images`: strokes whose thickness and slant vary (the morpho tests)."""
+    raw = root / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for split, n, seed in (("train", n_train, 0), ("test", n_test, 1)):
+        images, labels = bar_images(n, seed)
+        write_idx_images(raw / RAW_NAMES[split][0], images)
+        write_idx_labels(raw / RAW_NAMES[split][1], labels)
+    return root

@@ -29,6 +29,8 @@ def eval_command(run_path: Path, k: int, per_class: int, seed: int, batch_size: 
     with err_console.status("evaluating") as status:
         result = evaluate_run(run_path, settings, progress=lambda what: status.update(f"evaluating: {what}"))
     console.print(result_table(run_path, result))
+    for table in control_tables(result):
+        console.print(table)
     if result.get("likelihood_mask"):
         console.print("Likelihoods count only the entries the dataset's likelihood mask selects (the unobserved part).")
     if result.get("note"):
@@ -58,3 +60,24 @@ def result_table(run_path: Path, result: dict) -> Table:
             label = f"test -ELBO, {result['particles']} particles (nats)"
         table.add_row(label, "-" if value is None else fmt.format(value))
     return table
+
+
+def control_tables(result: dict) -> list[Table]:
+    """One table per ``*_control`` entry a dataset contributed (``attribute_control``: one row per attribute)."""
+    tables = []
+    for key, entries in result.items():
+        if not key.endswith("_control") or not isinstance(entries, dict):
+            continue
+        entries = {name: values for name, values in entries.items() if isinstance(values, dict)}
+        if not entries:
+            continue
+        columns = [name for name, value in next(iter(entries.values())).items()
+                   if isinstance(value, (int, float)) and not isinstance(value, bool)]
+        table = Table(title=key)
+        table.add_column("")
+        for column in columns:
+            table.add_column(column, justify="right")
+        for name, values in entries.items():
+            table.add_row(name, *("-" if values.get(c) is None else f"{values[c]:.4g}" for c in columns))
+        tables.append(table)
+    return tables

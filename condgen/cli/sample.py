@@ -1,89 +1,124 @@
-"""``condgen sample RUN --label 7 | --text "a thick seven" -n 64 -o grid.png``: a PNG grid from a checkpoint.
-
-The dataset turns what the user typed into conditions (``conditions_for_labels``,
-``conditions_for_text``); warnings it raises about them (a prompt cut short,
-words never trained on) are printed, not hidden.
-"""
+"""``condgen sample RUN --label 7 [--attr thickness=4] [--sweep slant=-0.5:0.5:8] -n 64 -o grid.png``: a PNG grid."""
 
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import click
 import torch
-from rich.markup import escape
 
 from ..errors import UserError
-from . import cli, console, err_console
+from . import cli, console
+
+MAX_SWEEP_STEPS = 64
 
 
 @cli.command()
 @click.argument("run_path", metavar="RUN", type=click.Path(path_type=Path))
 @click.option("--label", type=int, multiple=True, help="Class label to condition on (repeatable).")
-@click.option("--text", "texts", multiple=True, help="Text prompt to condition on (repeatable: one row per prompt).")
-@click.option(
-    "-n", "count", type=click.IntRange(1, 10_000), default=64, show_default=True, help="Images per label or prompt."
-)
+@click.option("--text", "texts", multiple=True, help="A text prompt (repeatable: one row per prompt) for text runs.")
+@click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
+              help="An attribute of the condition in natural units, e.g. thickness=4 (repeatable); "
+              "the others take the training median.")
+@click.option("--sweep", metavar="NAME=LO:HI:STEPS",
+              help=f"Columns sweep one attribute from LO to HI in STEPS (2-{MAX_SWEEP_STEPS}) values; rows are the "
+              "labels (--label, else every class), each row keeping one latent. Ignores -n.")
+@click.option("-n", "count", type=click.IntRange(1, 10_000), default=64, show_default=True, help="Images per label or prompt.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="PNG to write [default: RUN/samples/...].")
 @click.option("--seed", type=int, default=0, show_default=True)
 def sample(
-    run_path: Path, label: tuple[int, ...], texts: tuple[str, ...], count: int, output: Path | None, seed: int
+    run_path: Path, label: tuple[int, ...], texts: tuple[str, ...], attrs: tuple[str, ...], sweep: str | None,
+    count: int, output: Path | None, seed: int,
 ) -> None:
     """Generate images from the last checkpoint of RUN."""
+    from ..conditions import ConditionRequest, conditions_for
     from ..engine.images import save_grid
     from ..engine.loaded_run import load_run
-    from ..protocols import LabelledDataset, TextDataset
 
-    if label and texts:
-        raise UserError("Give --label or --text, not both.")
+    attributes = parse_attributes(attrs)
+    swept = parse_sweep(sweep, attributes) if sweep else None
     loaded = load_run(run_path)
     run, model, dataset = loaded.run, loaded.model, loaded.dataset
-    asked = label or texts
-    if label:
-        if not isinstance(dataset, LabelledDataset):
-            raise UserError(f"The dataset of {str(run_path)!r} has no class labels; drop --label.")
-        conditions = dataset.conditions_for_labels(torch.tensor(label).repeat_interleave(count))
-    elif texts:
-        if not isinstance(dataset, TextDataset):
-            raise UserError(
-                f"The run {str(run_path)!r} is not text-conditioned: it conditions on "
-                f"{conditions_of(dataset, loaded.resolved)}.",
-                hint="Sample it with --label (if it has labels), or train a text recipe such as "
-                "recipes/mnist_text_cvae.yaml.",
-            )
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            conditions = dataset.conditions_for_text(list(texts)).repeat_interleave(count, dim=0)
-        for warning in caught:
-            err_console.print(f"[bold yellow]Warning:[/] {escape(str(warning.message))}")
-    if asked:
-        per_row = count if len(asked) > 1 else math.ceil(math.sqrt(count))
+    notes: list[str] = []
+    if swept is None:
+        rows = label or texts
+        per_row = count if len(rows) > 1 else math.ceil(math.sqrt(count))
+        request = ConditionRequest(labels=label, attributes=attributes, text=texts, copies=count if rows else per_row)
+        batch = conditions_for(dataset, request)
+        notes += batch.notes
+        torch.manual_seed(seed)
+        images = model.sample(batch.conditions)
     else:
-        per_row = math.ceil(math.sqrt(count))
-        conditions = dataset.preview_conditions(per_row)
-    torch.manual_seed(seed)
-    images = model.sample(conditions)
+        name, values = swept
+        columns = []
+        for value in values:  # the same seed for every column: each row draws the same latent in each
+            request = ConditionRequest(labels=label, attributes={**attributes, name: value}, text=texts)
+            batch = conditions_for(dataset, request)
+            notes += [note for note in batch.notes if note not in notes]
+            torch.manual_seed(seed)
+            columns.append(model.sample(batch.conditions))
+        images = torch.stack(columns, dim=1).flatten(0, 1)  # row by row
+        per_row = len(values)
     if output is None:
-        suffix = "-".join(map(str, label)) if label else ("text" if texts else "preview")
-        output = run.path / "samples" / f"sample-{suffix}-seed{seed}.png"
+        output = run.path / "samples" / f"sample-{describe(label, attrs, sweep, bool(texts))}-seed{seed}.png"
     if output.parent and not output.parent.exists():
         raise UserError(f"The folder for {str(output)!r} does not exist.")
     save_grid(images, output, per_row)
+    for note in notes:
+        console.print(f"Note: {note}.")
     console.print(f"Wrote {len(images)} images to {output}")
 
 
-def conditions_of(dataset: object, resolved) -> str:
-    """What a run's condition is, in words, for a message that refuses another kind of condition."""
-    from ..protocols import LabelledDataset, MaskedDataset
+def parse_attributes(given: tuple[str, ...]) -> dict[str, float]:
+    """``("thickness=4", "slant=0.3")`` -> ``{"thickness": 4.0, "slant": 0.3}``; a malformed one is a UserError."""
+    attributes: dict[str, float] = {}
+    for item in given:
+        name, equals, text = item.partition("=")
+        name = name.strip()
+        if not equals or not name:
+            raise UserError(f"--attr {item!r} is not NAME=VALUE (for example --attr thickness=4).")
+        value = _number(text, f"--attr {item}: VALUE")
+        if name in attributes:
+            raise UserError(f"--attr {name} is given twice.")
+        attributes[name] = value
+    return attributes
 
-    name = resolved.recipe.data.name if hasattr(resolved.recipe, "data") else type(dataset).__name__
-    shape = tuple(getattr(dataset, "condition_shape", ()))
-    if isinstance(dataset, MaskedDataset):
-        what = "a masked image (use condgen inpaint)"
-    elif isinstance(dataset, LabelledDataset):
-        what = f"{dataset.num_classes} class labels (use --label)"
-    else:
-        what = "a condition that is neither text nor class labels"
-    return f"{what}; dataset {name!r}, condition shape {shape}"
+
+def parse_sweep(text: str, attributes: dict[str, float]) -> tuple[str, list[float]]:
+    """``"thickness=1.5:5:8"`` -> ``("thickness", [1.5, 2.0, ..., 5.0])``; a bad range or step count is a UserError."""
+    name, equals, spec = text.partition("=")
+    name = name.strip()
+    parts = spec.split(":")
+    if not equals or not name or len(parts) != 3:
+        raise UserError(f"--sweep {text!r} is not NAME=LO:HI:STEPS (for example --sweep thickness=1.5:5:8).")
+    low, high = _number(parts[0], f"--sweep {text}: LO"), _number(parts[1], f"--sweep {text}: HI")
+    try:
+        steps = int(parts[2])
+    except ValueError:
+        raise UserError(f"--sweep {text}: STEPS must be a whole number, got {parts[2]!r}.") from None
+    if not 2 <= steps <= MAX_SWEEP_STEPS:
+        raise UserError(f"--sweep {text}: STEPS must be 2 to {MAX_SWEEP_STEPS}, got {steps}.")
+    if not low < high:
+        raise UserError(f"--sweep {text}: LO must be below HI, got {low:g} and {high:g}.")
+    if name in attributes:
+        raise UserError(f"--sweep {name} and --attr {name} both set {name}; drop one.")
+    return name, torch.linspace(low, high, steps, dtype=torch.float64).tolist()
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"{what} must be a number, got {text.strip()!r}.") from None
+    if not math.isfinite(value):
+        raise UserError(f"{what} must be a finite number, got {text.strip()!r}.")
+    return value
+
+
+def describe(label: tuple[int, ...], attrs: tuple[str, ...], sweep: str | None, text: bool = False) -> str:
+    first = "-".join(map(str, label)) if label else ("text" if text else ("sweep" if sweep else "preview"))
+    parts = [first, *attrs]
+    if sweep:
+        parts.append(sweep.replace(":", "_"))
+    return "-".join(parts)

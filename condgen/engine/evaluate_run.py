@@ -18,7 +18,7 @@ from ..evaluation import (
     importance_weighted_nll,
     negative_elbo,
 )
-from ..protocols import MetricDataset
+from ..protocols import ControlledDataset, MetricDataset
 from .atomic import write_json
 from .loaded_run import load_run
 from .trainer import evaluate_elbo
@@ -92,11 +92,10 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
         result["cond_accuracy"] = result["fid"] = None
         result["note"] = "the dataset ships no metric network (condgen.MetricDataset): no cond_accuracy or FID"
 
-    control = getattr(dataset, "control_metrics", None)
-    if callable(control):  # a dataset's own measures of control (text_control, ...)
+    if isinstance(dataset, ControlledDataset):  # attribute_control, text_control: what the dataset lets a user set
         progress("control metrics")
         torch.manual_seed(settings.seed)
-        result.update(control(model.sample, test, settings.per_class))
+        result.update(dataset.control_metrics(model.sample, test, settings.per_class))
 
     result["settings"] = {
         "k": settings.k,

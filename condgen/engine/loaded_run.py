@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..conditions import restore_dataset_state
 from ..errors import CheckpointError
 from ..model import ConditionalVAE, build_model
 from ..recipe import ResolvedRecipe, load_recipe
@@ -48,4 +49,5 @@ def load_run(path: Path) -> LoadedRun:
     except (KeyError, RuntimeError) as error:
         raise CheckpointError(f"The checkpoint of {str(run.path)!r} does not fit its recipe's model: {error}") from None
     composed.model.eval()
+    restore_dataset_state(composed.dataset, state.get("dataset"))
     return LoadedRun(run, resolved, composed.model, composed.dataset, state)

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from .. import __version__
+from ..conditions import dataset_state
 from ..errors import CheckpointError, DistributedError, NumericalError, UserError
 from ..model import ConditionalVAE, InvalidParameters, Losses, build_model
 from ..recipe import ResolvedRecipe
@@ -208,6 +209,7 @@ class Trainer:
             "model": self.model.state_dict(),
             "optimizers": self.updates.state_dict(),
             "heads": self.heads.state_dict(),
+            "dataset": dataset_state(self.dataset),
             "rng": rng[0],
             **extra,
             "world_size": self.world.size,

@@ -71,6 +71,7 @@ def write(path: Path, key: str, values: dict[str, np.ndarray]) -> None:
         try:
             with os.fdopen(handle, "wb") as file:
                 np.savez(file, version=measurement.VERSION, digest=key, **values)
+            os.chmod(temporary, 0o644)  # mkstemp makes it private; the data folder is shared
             os.replace(temporary, path)
         finally:
             if os.path.exists(temporary):

@@ -20,14 +20,12 @@ Each figure comes with the number of prompts it is over and its chance level.
 from __future__ import annotations
 
 import random
-import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
 from .captions import ATTRIBUTES, PHRASINGS, Request
-from .dataset import TextPromptWarning
 
 CHANCE_DIGIT = 0.1
 CHANCE_BIN = 1 / 3
@@ -48,18 +46,14 @@ def control_prompts(dataset: Any, phrasing: str, count: int, seed: int) -> tuple
 @torch.no_grad()
 def text_control(generate: Any, dataset: Any, network: torch.nn.Module, count: int = 1000, seed: int = 0,
                  batch_size: int = 500) -> dict[str, Any]:
-    """The figures above for each phrasing, as a JSON-ready dict; ``generate(conditions)`` gives images."""
+    """The figures above, one entry per phrasing (chance levels beside them); ``generate(conditions)`` gives images."""
     from condgen_morpho.measure import measure
 
-    result: dict[str, Any] = {"prompts_per_phrasing": count, "chance": {"digit": CHANCE_DIGIT, "bin": CHANCE_BIN}}
-    result["bin_edges"] = {name: list(edges) for name, edges in dataset.bins.edges.items()}
-    result["size_measure"] = dataset.config.size
+    result: dict[str, Any] = {}
     for phrasing in PHRASINGS:
         prompts, requests = control_prompts(dataset, phrasing, count, seed)
         torch.manual_seed(seed)
-        with warnings.catch_warnings():  # the grammar's own prompts: cut like training captions, never "unseen"
-            warnings.simplefilter("ignore", TextPromptWarning)
-            conditions = dataset.conditions_for_text(prompts)
+        conditions = dataset.conditions_for_text(prompts)
         images = torch.cat(
             [
                 generate(conditions[start : start + batch_size])
@@ -72,6 +66,8 @@ def text_control(generate: Any, dataset: Any, network: torch.nn.Module, count: i
         measured = {"thickness": measured["thickness"], "slant": measured["slant"], "size": measured[dataset.config.size]}
         figures: dict[str, Any] = {
             "digit_accuracy": float((predicted == digits).float().mean()),
+            "digit_chance": CHANCE_DIGIT,
+            "bin_chance": CHANCE_BIN,
             "digit_prompts": count,
             "unmeasured": int(np.isnan(measured["thickness"]).sum()),
             "example_prompts": prompts[:5],
@@ -85,3 +81,10 @@ def text_control(generate: Any, dataset: Any, network: torch.nn.Module, count: i
             figures[f"{name}_prompts"] = len(asked)
         result[phrasing] = figures
     return result
+
+
+def bin_edges(dataset: Any) -> dict[str, Any]:
+    """The training tertiles the attribute accuracies are judged by, in natural units."""
+    return {name: {"low": low, "high": high} for name, (low, high) in dataset.bins.edges.items()} | {
+        "size_measure": dataset.config.size
+    }

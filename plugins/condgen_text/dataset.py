@@ -16,7 +16,6 @@ it); the test split's captions are fixed by ``test_seed``.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -150,10 +149,6 @@ class CaptionedSplit:
         return x, self.dataset.bank.rows[rows]
 
 
-class TextPromptWarning(UserWarning):
-    """A prompt was accepted but changed (cut) or holds words the model never read in training."""
-
-
 class Captions:
     """Captioned digits; turns ``--text`` prompts into conditions (``conditions_for_text``).
 
@@ -236,9 +231,10 @@ class Captions:
 
     def control_metrics(self, generate: Any, test: Any, per_class: int) -> dict[str, Any]:
         """``text_control`` (see :mod:`.control`): prompts in training and held-out phrasing, max(100, per_class) each."""
-        from .control import text_control
+        from .control import bin_edges, text_control
 
-        return {"text_control": text_control(generate, self, self.metric_network(), count=max(100, per_class))}
+        control = text_control(generate, self, self.metric_network(), count=max(100, per_class))
+        return {"text_control": control, "text_bins": bin_edges(self)}
 
     # -- what a user types --------------------------------------------------------
     def preview_prompts(self) -> list[str]:
@@ -253,30 +249,52 @@ class Captions:
         return self.conditions_for_text(self.preview_prompts()).repeat_interleave(per_row, dim=0)
 
     def conditions_for_text(self, prompts: list[str]) -> torch.Tensor:
-        """One condition per prompt; an empty prompt is refused, a long one cut with a warning."""
-        limit = self.config.max_chars
+        """One condition per prompt, cut at ``max_chars``; an empty prompt is refused."""
         for i, prompt in enumerate(prompts):
             if not prompt.strip():
                 raise condgen.UserError(
                     f"Prompt {i + 1} is empty.",
                     hint='Describe a digit, e.g. --text "a thick seven leaning right".',
                 )
+        limit = self.config.max_chars
+        return encode_texts([p[:limit] for p in prompts], limit)
+
+    def prompt_notes(self, prompts: list[str]) -> list[str]:
+        """What a user should know about their prompts: cut ones, and words no training caption has."""
+        limit, notes = self.config.max_chars, []
+        for i, prompt in enumerate(prompts):
             if len(prompt) > limit:
-                warnings.warn(
-                    f"Prompt {i + 1} has {len(prompt):,} characters; the model reads the first {limit} "
-                    f"({prompt[:limit]!r}).",
-                    TextPromptWarning,
-                    stacklevel=2,
-                )
+                notes.append(f"prompt {i + 1} has {len(prompt):,} characters; the model reads the first {limit} "
+                             f"({prompt[:limit]!r})")
             unseen = self.grammar.unseen_words(prompt[:limit])
             if unseen:
-                warnings.warn(
-                    f"Prompt {i + 1} has words never seen in training: {', '.join(unseen)}. The model reads them "
-                    "as sub-words it may not understand.",
-                    TextPromptWarning,
-                    stacklevel=2,
-                )
-        return encode_texts([p[:limit] for p in prompts], limit)
+                notes.append(f"prompt {i + 1} has words never seen in training: {', '.join(unseen)}; the model "
+                             "reads them as sub-words it may not understand")
+        return notes
+
+    def conditions_for_request(self, request: Any) -> Any:
+        """``--text`` prompts (or ``--label`` digits, as the prompt ``seven``) as a condition batch."""
+        from condgen import ConditionBatch
+
+        if request.attributes:
+            raise condgen.UserError(
+                f"This run's dataset (captions) takes no --attr ({', '.join(request.attributes)}): describe "
+                "thickness, slant and size in the prompt.",
+                hint='For example --text "a thick seven leaning right".',
+            )
+        if request.text and request.labels:
+            raise condgen.UserError("Give --label or --text, not both: a prompt can name the digit.")
+        if request.text:
+            prompts = list(request.text)
+            conditions = self.conditions_for_text(prompts)
+            notes = self.prompt_notes(prompts)
+        elif request.labels:
+            prompts = [DIGIT_WORDS[d] if 0 <= d <= 9 else str(d) for d in request.labels]
+            conditions, notes = self.conditions_for_labels(torch.tensor(request.labels)), []
+        else:
+            prompts, notes = self.preview_prompts(), []
+            conditions = self.conditions_for_text(prompts)
+        return ConditionBatch(conditions.repeat_interleave(request.copies, dim=0), tuple(prompts), tuple(notes))
 
 
 def build(config: CaptionsConfig, context: condgen.BuildContext) -> Captions:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,9 +9,9 @@ import pytest
 import torch
 
 import condgen
-from condgen import BuildContext, TextDataset
+from condgen import BuildContext, ConditionRequest, TextDataset, conditions_for
 from condgen_text.codes import decode_texts
-from condgen_text.dataset import Captions, CaptionsConfig, TextPromptWarning
+from condgen_text.dataset import Captions, CaptionsConfig
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -71,21 +70,30 @@ def test_an_empty_prompt_is_refused(tmp_path: Path) -> None:
         dataset.conditions_for_text(["a seven", "   "])
 
 
-def test_a_long_prompt_is_cut_to_the_models_length_with_a_warning(tmp_path: Path) -> None:
+def test_a_long_prompt_is_cut_to_the_models_length_with_a_note(tmp_path: Path) -> None:
     dataset = captions(tmp_path)
-    with pytest.warns(TextPromptWarning, match="10,000 characters; the model reads the first 96"):
-        condition = dataset.conditions_for_text(["seven " * 1666 + "abcd"])
-    assert condition.shape == (1, 96) and decode_texts(condition)[0] == ("seven " * 16)
+    batch = conditions_for(dataset, ConditionRequest(text=("seven " * 1666 + "abcd",), copies=2))
+    assert batch.conditions.shape == (2, 96) and decode_texts(batch.conditions)[0] == ("seven " * 16)
+    assert any("10,000 characters; the model reads the first 96" in note for note in batch.notes)
 
 
-def test_words_never_trained_on_are_warned_and_non_ascii_is_kept(tmp_path: Path) -> None:
+def test_words_never_trained_on_are_noted_and_non_ascii_is_kept(tmp_path: Path) -> None:
     dataset = captions(tmp_path)
-    with pytest.warns(TextPromptWarning, match="never seen in training: purple, ünïcode"):
-        condition = dataset.conditions_for_text(["a purple ünïcode seven"])
-    assert decode_texts(condition) == ["a purple ünïcode seven"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        dataset.conditions_for_text(["a thick seven leaning right", "a thin upright 0"])
+    batch = conditions_for(dataset, ConditionRequest(text=("a purple ünïcode seven",)))
+    assert decode_texts(batch.conditions) == ["a purple ünïcode seven"]
+    assert batch.notes == ("prompt 1 has words never seen in training: purple, ünïcode; the model reads them as "
+                           "sub-words it may not understand",)
+    plain = conditions_for(dataset, ConditionRequest(text=("a thick seven leaning right", "a thin upright 0"), copies=3))
+    assert plain.notes == () and plain.rows == ("a thick seven leaning right", "a thin upright 0")
+    assert decode_texts(plain.conditions)[2:4] == ["a thick seven leaning right", "a thin upright 0"]
+
+
+def test_labels_become_digit_prompts_and_attributes_are_refused(tmp_path: Path) -> None:
+    dataset = captions(tmp_path)
+    batch = conditions_for(dataset, ConditionRequest(labels=(7,), copies=2))
+    assert decode_texts(batch.conditions) == ["seven", "seven"]
+    with pytest.raises(condgen.UserError, match="takes no --attr"):
+        conditions_for(dataset, ConditionRequest(attributes={"thickness": 3.0}))
 
 
 def test_a_base_that_is_not_ten_classes_of_grayscale_digits_is_refused(tiny_mnist: Path) -> None:
