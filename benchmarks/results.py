@@ -31,6 +31,7 @@ RECIPES = {
     "recipes/mnist_cvae_gan.yaml": [],
     "recipes/mnist_vae_binarized.yaml": ["--k", "5000", "--per-class", "100"],
     "recipes/mnist_morpho_cvae.yaml": [],
+    "recipes/mnist_text_cvae.yaml": ["--k", "10"],
 }
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 

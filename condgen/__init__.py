@@ -28,6 +28,8 @@ from .protocols import (
     RequestableDataset,
     Split,
     StatefulDataset,
+    TextDataset,
+    TextEncoder,
 )
 from .optim import OptimizerConfig, make_optimizer
 from .registry import KINDS, ComponentConfig
@@ -67,6 +69,8 @@ __all__ = [
     "Split",
     "StatefulDataset",
     "TensorSplit",
+    "TextDataset",
+    "TextEncoder",
     "TrainingStep",
     "UsablePath",
     "UserError",

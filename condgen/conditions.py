@@ -76,7 +76,7 @@ def conditions_for(dataset: Any, request: ConditionRequest) -> ConditionBatch:
     if isinstance(dataset, RequestableDataset):
         return dataset.conditions_for_request(request)
     if request.text:
-        raise UserError("This run's dataset does not take text; drop --text.")
+        raise UserError(f"This run is not text-conditioned: it conditions on {conditions_of(dataset)}; drop --text.")
     if request.attributes:
         names = ", ".join(request.attributes)
         raise UserError(f"This run's dataset has no attributes to set ({names}); drop --attr and --sweep.")
@@ -88,6 +88,17 @@ def conditions_for(dataset: Any, request: ConditionRequest) -> ConditionBatch:
     conditions = dataset.preview_conditions(request.copies)
     rows = max(1, len(conditions) // request.copies)
     return ConditionBatch(conditions, tuple(f"preview row {i}" for i in range(rows)))
+
+
+def conditions_of(dataset: Any) -> str:
+    """What a dataset's condition is, in words, for a message that refuses another kind of condition."""
+    from .protocols import MaskedDataset
+
+    if isinstance(dataset, MaskedDataset):
+        return "a masked image (use condgen inpaint)"
+    if isinstance(dataset, LabelledDataset):
+        return f"{dataset.num_classes} class labels (use --label)"
+    return f"a condition of shape {tuple(getattr(dataset, 'condition_shape', ()))}"
 
 
 def dataset_state(dataset: Any) -> dict[str, Any]:

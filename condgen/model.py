@@ -90,7 +90,8 @@ class ConditionalVAE(nn.Module):
         return self._call("decoder", self.conditioner.decoder_input(z, condition), condition)
 
     def prior_for(self, condition: torch.Tensor) -> D.Distribution:
-        return self._call("prior", condition)
+        join = getattr(self.conditioner, "prior_input", None)
+        return self._call("prior", condition if join is None else join(condition))
 
     def log_likelihood(self, p_x: D.Distribution, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
         """log p(x|z,c) per example, over the entries the dataset's likelihood mask selects (all without one)."""
@@ -181,7 +182,9 @@ def _modulation(conditioner: object, role: str) -> Modulation | None:
 Builder = Callable[[str, BuildContext], Any]
 
 
-def compose(build: Builder, x_shape: tuple[int, ...], condition_shape: tuple[int, ...], recipe_dir=None) -> ConditionalVAE:
+def compose(
+    build: Builder, x_shape: tuple[int, ...], condition_shape: tuple[int, ...], recipe_dir=None, dataset: Any = None
+) -> ConditionalVAE:
     """Build the four model parts in dependency order, each told the shapes it must handle.
 
     ``build(role, context)`` makes the part for ``role`` (``conditioner``,
@@ -189,7 +192,7 @@ def compose(build: Builder, x_shape: tuple[int, ...], condition_shape: tuple[int
     compose through here, so a part that passes the kit fits a recipe.
     """
     x_shape, c_shape = tuple(x_shape), tuple(condition_shape)
-    shapes = dict(x_shape=x_shape, condition_shape=c_shape, recipe_dir=recipe_dir)
+    shapes = dict(x_shape=x_shape, condition_shape=c_shape, recipe_dir=recipe_dir, dataset=dataset)
     conditioner = build("conditioner", BuildContext(**shapes))
     encoder = build(
         "encoder",
@@ -210,7 +213,9 @@ def compose(build: Builder, x_shape: tuple[int, ...], condition_shape: tuple[int
             modulation=_modulation(conditioner, "decoder"),
         ),
     )
-    prior = build("prior", BuildContext(**shapes, input_shape=c_shape, latent_dim=latent_dim))
+    prior_shape = getattr(conditioner, "prior_input_shape", None)
+    prior_input = c_shape if prior_shape is None else tuple(prior_shape(c_shape))
+    prior = build("prior", BuildContext(**shapes, input_shape=prior_input, latent_dim=latent_dim))
     return ConditionalVAE(conditioner, encoder, decoder, prior)
 
 
@@ -235,6 +240,7 @@ def _networks(resolved: ResolvedRecipe, dataset: Any) -> tuple[ConditionalVAE, n
         dataset.x_shape,
         dataset.condition_shape,
         base,
+        dataset,
     )
     model.origins = {role: _origin(resolved.part("model", role)) for role in ("encoder", "decoder", "prior")}
     context = BuildContext(

@@ -37,6 +37,10 @@ class BuildContext:
     ``modulation`` is how a conditioner reaches *inside* a network (FiLM and
     the like): an encoder or decoder calls :meth:`modulator` once per hidden
     layer it wants to expose and applies what it gets back.
+
+    ``dataset`` is the dataset component the model is built for, when there is
+    one: a part that needs more than shapes from it (a text encoder training
+    its tokenizer on the dataset's ``text_corpus()``) asks it here.
     """
 
     x_shape: tuple[int, ...] | None = None
@@ -46,6 +50,7 @@ class BuildContext:
     latent_dim: int | None = None
     recipe_dir: Path | None = None
     modulation: Modulation | None = None
+    dataset: Any = None
     extra: dict = field(default_factory=dict)
 
     def modulator(self, features: int) -> nn.Module | None:
@@ -108,6 +113,22 @@ class LabelledDataset(Dataset, Protocol):
     num_classes: int
 
     def conditions_for_labels(self, labels: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class TextDataset(Dataset, Protocol):
+    """A dataset whose conditions are texts (``condgen sample --text``).
+
+    ``conditions_for_text`` refuses an empty prompt (:class:`condgen.UserError`);
+    ``condgen sample --text`` reaches it through ``conditions_for_request``
+    (:mod:`condgen.conditions`), whose notes tell the user about prompts cut
+    or words never trained on. ``text_corpus`` is what a text encoder's
+    tokenizer learns from.
+    """
+
+    def conditions_for_text(self, prompts: list[str]) -> torch.Tensor: ...
+
+    def text_corpus(self) -> list[str]: ...
 
 
 @runtime_checkable
@@ -201,6 +222,10 @@ class Conditioner(Protocol):
     ``"encoder"`` or ``"decoder"``) returning a module ``m(h, condition)``
     that the networks apply to their hidden layers; see
     :meth:`BuildContext.modulator`.
+
+    It may also define ``prior_input(condition)`` and
+    ``prior_input_shape(condition_shape)``: what the prior reads instead of
+    the raw condition (a text's embedding rather than its characters).
     """
 
     def encoder_input_shape(self, x_shape: tuple[int, ...], condition_shape: tuple[int, ...]) -> tuple[int, ...]: ...
@@ -240,6 +265,19 @@ class Prior(Protocol):
 
 
 @runtime_checkable
+class TextEncoder(Protocol):
+    """Maps a batch of texts to one vector of ``dim`` values each, trained with the model (``text`` conditioner).
+
+    It owns its tokenizer, whatever it is; anything it must keep (a trained
+    vocabulary) belongs in its ``state_dict`` so a run folder carries it.
+    """
+
+    dim: int
+
+    def __call__(self, texts: list[str]) -> torch.Tensor: ...
+
+
+@runtime_checkable
 class Head(Protocol):
     """An auxiliary network with its own optimiser and losses (a classifier, a discriminator, ...).
 
@@ -273,6 +311,7 @@ KIND_PROTOCOLS: dict[str, type] = {
     "decoder": Decoder,
     "prior": Prior,
     "head": Head,
+    "text_encoder": TextEncoder,
 }
 
 

@@ -33,8 +33,8 @@ from .errors import PluginError
 from .model import ConditionalVAE, compose
 from .plugins import Plugins, load_plugins
 from .protocols import (
-    KIND_PROTOCOLS, BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset, MetricDataset,
-    Prior, Split,
+    KIND_PROTOCOLS, BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset,
+    MetricDataset, Prior, Split, TextEncoder,
 )
 from .registry import Component
 from .training_step import ModelLoss, TrainingStep, forward_step
@@ -99,6 +99,8 @@ def check_component(
         data = reference_data(x_shape, condition_shape, 4 * batch_size)
         under_test = kind
 
+    if kind == "text_encoder":
+        return _check_text_encoder(component, config, steps, fail, report)
     if kind == "head":
         return _check_head(component, config, x_shape, condition_shape, data, steps, batch_size, fail, report)
 
@@ -118,7 +120,7 @@ def check_component(
         return part
 
     try:
-        model = compose(build, x_shape, condition_shape)
+        model = compose(build, x_shape, condition_shape, dataset=dataset if kind == "dataset" else ReferenceTexts())
     except ProtocolViolation:
         raise
     except Exception as error:
@@ -333,6 +335,49 @@ def _check_training(model: ConditionalVAE, x, condition, steps: int, batch_size:
     if not after < before:
         raise fail(f"{steps} Adam steps on tiny data did not lower the -ELBO ({before:.2f} -> {after:.2f})")
     return before, after
+
+
+class ReferenceTexts:
+    """The kit's stand-in for a dataset of captions: parts that train a tokenizer ask it for ``text_corpus()``."""
+
+    WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+    def text_corpus(self) -> list[str]:
+        return [f"a {size} {word}" for size in ("small", "large") for word in self.WORDS]
+
+
+def _check_text_encoder(component, config, steps: int, fail: _Failer, report: CheckReport) -> CheckReport:
+    """Texts in, one finite vector each out; a few Adam steps can pull two texts' vectors apart."""
+    try:
+        encoder = component.build(config, BuildContext(dataset=ReferenceTexts()))
+    except Exception as error:
+        raise fail(f"building it failed: {type(error).__name__}: {error}") from None
+    _check_protocol(encoder, "text_encoder", fail)
+    report.passed.append("satisfies the text_encoder protocol")
+    texts = ["a small seven", "a large two", "", "an unseen wörd, 数字 and punctuation!"]
+    out = encoder(texts)
+    _expect(out, (len(texts), int(encoder.dim)), "its output", fail)
+    if not torch.isfinite(out).all():
+        raise fail("it returned non-finite values")
+    report.passed.append("gives one finite vector of dim values per text, empty and non-ASCII ones included")
+    parameters = [p for p in encoder.parameters() if p.requires_grad]
+    if parameters:
+        optimizer = torch.optim.Adam(parameters, lr=1e-2)
+
+        def gap() -> torch.Tensor:
+            a, b = encoder(texts[:2])
+            return -(a - b).pow(2).mean()
+
+        report.loss_before = gap().item()
+        for _ in range(steps):
+            optimizer.zero_grad()
+            gap().backward()
+            optimizer.step()
+        report.loss_after = gap().item()
+        if not report.loss_after < report.loss_before:
+            raise fail("its parameters do not move its output: training cannot shape the text embedding")
+        report.passed.append(f"{steps} Adam steps move its vectors ({report.loss_before:.3g} -> {report.loss_after:.3g})")
+    return report
 
 
 def _check_head(component, config, x_shape, condition_shape, data, steps, batch_size, fail, report) -> CheckReport:

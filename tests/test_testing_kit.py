@@ -54,7 +54,11 @@ def small_options(component: Component, data_root: Path, image_root: Path | None
 
 
 # Built-ins that need a particular partner, as a recipe using them would say.
-PARTNERS = {("encoder", "conv"): {"conditioner": ("concat", {"layout": "channels"})}}
+PARTNERS = {
+    ("encoder", "conv"): {"conditioner": ("concat", {"layout": "channels"})},
+    # captions are code points: a text conditioner reads them, raw concatenation would feed the networks values ~100
+    ("dataset", "captions"): {"conditioner": ("text", {"encoder": {"name": "gru", "dim": 8, "embedding": 8, "hidden": 8}})},
+}
 
 
 def test_the_builtins_cover_every_model_kind() -> None:

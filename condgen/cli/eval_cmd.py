@@ -78,9 +78,13 @@ def control_tables(result: dict) -> list[Table]:
     """One table per ``*_control`` entry a dataset contributed (``attribute_control``: one row per attribute)."""
     tables = []
     for key, entries in result.items():
-        if not key.endswith("_control") or not isinstance(entries, dict) or not entries:
+        if not key.endswith("_control") or not isinstance(entries, dict):
             continue
-        columns = [name for name, value in next(iter(entries.values())).items() if isinstance(value, (int, float))]
+        entries = {name: values for name, values in entries.items() if isinstance(values, dict)}
+        if not entries:
+            continue
+        columns = [name for name, value in next(iter(entries.values())).items()
+                   if isinstance(value, (int, float)) and not isinstance(value, bool)]
         table = Table(title=key)
         table.add_column("")
         for column in columns:

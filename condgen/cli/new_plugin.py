@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from ..registry import KINDS
+from ..scaffold_kinds import TEMPLATES
 from . import PATH, cli, console
 
 
 @cli.command("new-plugin")
 @click.argument("name")
 @click.option(
-    "--kind", type=click.Choice(KINDS), default="encoder", show_default=True, help="The kind of component to start from."
+    "--kind", type=click.Choice(list(TEMPLATES)), default="encoder", show_default=True, help="The kind of component to start from."
 )
 @click.option(
     "--directory",

@@ -18,6 +18,7 @@ MAX_SWEEP_STEPS = 64
 @cli.command()
 @click.argument("run_path", metavar="RUN", type=PATH)
 @click.option("--label", "label_text", multiple=True, help="Class to condition on, by index or by name (repeatable).")
+@click.option("--text", "texts", multiple=True, help="A text prompt (repeatable: one row per prompt) for text runs.")
 @click.option("--attr", "attrs", multiple=True, metavar="NAME=VALUE",
               help="An attribute of the condition in natural units, e.g. thickness=4 (repeatable); "
               "the others take the training median.")
@@ -25,17 +26,18 @@ MAX_SWEEP_STEPS = 64
               help=f"Columns sweep one attribute from LO to HI in STEPS (2-{MAX_SWEEP_STEPS}) values; rows are the "
               "labels (--label, else every class), each row keeping one latent. Ignores -n.")
 @click.option("-n", "count", type=click.IntRange(1, 10_000), default=10, show_default=True,
-              help="Images per label: of each --label, or without --label of every row of the preview (one per class).")
+              help="Images per label or prompt: of each --label or --text, or without them of every row of the "
+              "preview (one per class).")
 @click.option("-o", "--output", type=PATH, help="PNG to write [default: RUN/samples/...].")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @allow_plugins_option
 def sample(
-    run_path: Path, label_text: tuple[str, ...], attrs: tuple[str, ...], sweep: str | None, count: int,
-    output: Path | None, seed: int, allow_plugins: bool,
+    run_path: Path, label_text: tuple[str, ...], texts: tuple[str, ...], attrs: tuple[str, ...], sweep: str | None,
+    count: int, output: Path | None, seed: int, allow_plugins: bool,
 ) -> None:
     """Generate images from the last checkpoint of RUN.
 
-    One --label: its N images in a square grid. Several: a row of N per label.
+    One --label (or --text prompt): its N images in a square grid. Several: a row of N per label (or prompt).
     None: the preview grid, a row of N per class (per example for datasets without labels).
     """
     from ..conditions import ConditionRequest, conditions_for
@@ -49,8 +51,9 @@ def sample(
     label = tuple(label_ids(dataset, label_text).tolist())
     notes: list[str] = []
     if swept is None:
-        per_row = math.ceil(math.sqrt(count)) if len(label) == 1 else count
-        request = ConditionRequest(labels=label, attributes=attributes, copies=count)
+        rows = label or texts
+        per_row = math.ceil(math.sqrt(count)) if len(rows) == 1 else count
+        request = ConditionRequest(labels=label, attributes=attributes, text=texts, copies=count)
         batch = conditions_for(dataset, request)
         notes += batch.notes
         torch.manual_seed(seed)
@@ -59,14 +62,15 @@ def sample(
         name, values = swept
         columns = []
         for value in values:  # the same seed for every column: each row draws the same latent in each
-            batch = conditions_for(dataset, ConditionRequest(labels=label, attributes={**attributes, name: value}))
+            request = ConditionRequest(labels=label, attributes={**attributes, name: value}, text=texts)
+            batch = conditions_for(dataset, request)
             notes += [note for note in batch.notes if note not in notes]
             torch.manual_seed(seed)
             columns.append(model.sample(batch.conditions))
         images = torch.stack(columns, dim=1).flatten(0, 1)  # row by row
         per_row = len(values)
     if output is None:
-        output = run.path / "samples" / f"sample-{describe(label_text, attrs, sweep)}-seed{seed}.png"
+        output = run.path / "samples" / f"sample-{describe(label_text, attrs, sweep, bool(texts))}-seed{seed}.png"
     if output.parent and not output.parent.exists():
         raise UserError(f"The folder for {str(output)!r} does not exist.")
     save_grid(images, output, per_row)
@@ -144,8 +148,9 @@ def _number(text: str, what: str) -> float:
     return value
 
 
-def describe(label: tuple[str, ...], attrs: tuple[str, ...], sweep: str | None) -> str:
-    parts = ["-".join(map(str, label)) if label else ("sweep" if sweep else "preview"), *attrs]
+def describe(label: tuple[str, ...], attrs: tuple[str, ...], sweep: str | None, text: bool = False) -> str:
+    first = "-".join(map(str, label)) if label else ("text" if text else ("sweep" if sweep else "preview"))
+    parts = [first, *attrs]
     if sweep:
         parts.append(sweep.replace(":", "_"))
     return "-".join(parts)

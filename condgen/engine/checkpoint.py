@@ -141,6 +141,14 @@ def _tensors(value: Any) -> bool:
     return isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in value.items())
 
 
+def _weights(value: Any) -> bool:
+    """A module's state dict: tensors, plus the plain data a module keeps as ``get_extra_state`` (a tokenizer's
+    vocabulary, say), which the walk above has already checked holds no code."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and (isinstance(v, torch.Tensor) or k.endswith("_extra_state")) for k, v in value.items()
+    )
+
+
 def _metric_rows(value: Any) -> bool:
     return isinstance(value, list) and all(
         isinstance(row, dict) and _is_count(row.get("epoch")) and all(
@@ -168,9 +176,9 @@ _FIELDS: dict[str, tuple[str, Any]] = {
     "epoch": ("a non-negative integer", _is_count),
     "step_in_epoch": ("a non-negative integer", _is_count),
     "global_step": ("a non-negative integer", _is_count),
-    "model": ("a mapping of parameter names to tensors", _tensors),
+    "model": ("a mapping of parameter names to tensors", _weights),
     "optimizers": ("a mapping of optimiser states", lambda v: isinstance(v, dict)),
-    "heads": ("a mapping of parameter names to tensors", _tensors),
+    "heads": ("a mapping of parameter names to tensors", _weights),
     "rng": ("a mapping of RNG states (tensors)", _tensors),
     "world_size": ("a positive integer", lambda v: _is_count(v) and v >= 1),
     "history": ("a list of metric rows (mappings with an integer epoch and numbers)", _metric_rows),

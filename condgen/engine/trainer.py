@@ -248,8 +248,12 @@ class Trainer:
         save_checkpoint(self.run.checkpoint, self.state(rng))
 
     def _weights(self) -> dict[str, torch.Tensor]:
-        """The model's and the heads' parameters and buffers, under the names the checks report."""
-        return {**self.model.state_dict(), **{f"heads.{k}": v for k, v in self.heads.state_dict().items()}}
+        """The model's and the heads' parameters and buffers, under the names the checks report.
+
+        A module's extra state (``get_extra_state``: a text encoder's tokenizer) is not a tensor and is left out.
+        """
+        named = {**self.model.state_dict(), **{f"heads.{k}": v for k, v in self.heads.state_dict().items()}}
+        return {name: value for name, value in named.items() if isinstance(value, torch.Tensor)}
 
     def _last_good_hint(self) -> str:
         if self.saved_step is None:

@@ -34,7 +34,8 @@ class ConditionalPrior(nn.Module):
     def __init__(self, config: ConditionalPriorConfig, context: condgen.BuildContext) -> None:
         super().__init__()
         self.latent_dim = int(context.latent_dim)
-        sizes = [math.prod(context.condition_shape), *config.hidden]
+        # input_shape: the condition, or what the conditioner hands the prior instead (a text's embedding)
+        sizes = [math.prod(context.input_shape or context.condition_shape), *config.hidden]
         layers: list[nn.Module] = []
         for fan_in, fan_out in zip(sizes, sizes[1:]):
             layers += [nn.Linear(fan_in, fan_out), _ACTIVATIONS[config.activation]()]

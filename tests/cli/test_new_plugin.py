@@ -22,9 +22,11 @@ import pytest
 
 from condgen.cli import main
 from condgen.plugins import load_plugins
-from condgen.registry import KINDS
+from condgen.scaffold_kinds import TEMPLATES
 from condgen.scaffold import NAME_RULE
 
+# Every kind new-plugin can start from (text_encoder has no template yet: see docs/writing-plugins.md).
+KINDS = tuple(TEMPLATES)
 NAMES = {kind: f"acme_{kind}" for kind in KINDS}
 
 
