@@ -27,7 +27,8 @@ from ..registry import Component
 from .overrides import apply_overrides
 from .schema import Block, Recipe, block_options
 from .update_order import plan_stages
-from .yaml_lines import SourceMap, read_yaml_file
+from .extends import read_recipe_file
+from .yaml_lines import SourceMap
 
 
 @dataclass(frozen=True)
@@ -253,7 +254,7 @@ def _summary(source: str, items: list[str]) -> str:
 
 
 def load_recipe(path: Path | str, overrides: list[str] = (), *, plugins: Plugins | None = None) -> ResolvedRecipe:
-    """Read, override and validate the recipe at ``path``."""
+    """Read (with its ``extends`` chain), override and validate the recipe at ``path``."""
     path = Path(path)
-    data, source_map = read_yaml_file(path)
+    data, source_map = read_recipe_file(path)
     return resolve(data, source_map, overrides=list(overrides), source=path, plugins=plugins)
