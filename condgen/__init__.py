@@ -29,6 +29,17 @@ from .training_step import ModelLoss, TrainingStep
 
 __version__ = "0.1.0"
 
+#: The Python API (condgen.api), imported on first use: plugins importing condgen do not pay for the engine.
+_API = ("Run", "load_run", "train")
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'condgen' has no attribute {name!r}")
+
 __all__ = [
     "KINDS",
     "BlockKind",
@@ -51,6 +62,7 @@ __all__ = [
     "OutputError",
     "PluginError",
     "Prior",
+    "Run",
     "RecipeError",
     "Split",
     "TensorSplit",
@@ -58,6 +70,8 @@ __all__ = [
     "UserError",
     "__version__",
     "hookimpl",
+    "load_run",
     "make_optimizer",
     "resolve_data_root",
+    "train",
 ]

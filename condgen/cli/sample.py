@@ -22,14 +22,11 @@ def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | No
     """Generate images from the last checkpoint of RUN."""
     from ..engine.images import save_grid
     from ..engine.loaded_run import load_run
-    from ..protocols import LabelledDataset
 
     loaded = load_run(run_path)
     run, model, dataset = loaded.run, loaded.model, loaded.dataset
     if label:
-        if not isinstance(dataset, LabelledDataset):
-            raise UserError(f"The dataset of {str(run_path)!r} has no class labels; drop --label.")
-        conditions = dataset.conditions_for_labels(torch.tensor(label).repeat_interleave(count))
+        conditions = loaded.label_conditions(label, count)
         per_row = count if len(label) > 1 else math.ceil(math.sqrt(count))
     else:
         per_row = math.ceil(math.sqrt(count))

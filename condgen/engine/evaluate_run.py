@@ -20,7 +20,7 @@ from ..evaluation import (
 )
 from ..protocols import MetricDataset
 from .atomic import write_json
-from .loaded_run import load_run
+from .loaded_run import LoadedRun, load_run
 from .trainer import evaluate_elbo
 
 EVAL_FILE = "eval.json"
@@ -45,7 +45,11 @@ def _scores_a_mask(model, split) -> bool:
 
 def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: None) -> dict[str, Any]:
     """Compute every metric, then write ``eval.json`` atomically (nothing is written if any step fails)."""
-    loaded = load_run(path)
+    return evaluate_loaded(load_run(path), settings, progress)
+
+
+def evaluate_loaded(loaded: LoadedRun, settings: EvalSettings, progress=lambda message: None) -> dict[str, Any]:
+    """:func:`evaluate_run` for a run already open (on whatever device its model was moved to)."""
     model, dataset = loaded.model, loaded.dataset
     test = dataset.load("test")
     started = time.perf_counter()
@@ -71,7 +75,7 @@ def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: No
 
     if isinstance(dataset, MetricDataset):
         progress(f"generating {settings.per_class} images per class")
-        network = dataset.metric_network()
+        network = dataset.metric_network()  # on the CPU: generated images come back there
         torch.manual_seed(settings.seed)
         generated, labels = generate_for_labels(model, dataset, settings.per_class)
         if ignores_condition(model, dataset.conditions_for_labels(torch.arange(dataset.num_classes))):

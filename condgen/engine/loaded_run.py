@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
-from ..errors import CheckpointError
+import torch
+
+from ..errors import CheckpointError, UserError
 from ..model import ConditionalVAE, build_model
+from ..protocols import LabelledDataset
 from ..recipe import ResolvedRecipe, load_recipe
 from .checkpoint import load_checkpoint
 from .run_dir import RunDir, open_run_dir
@@ -24,6 +27,12 @@ class LoadedRun:
     @property
     def epoch(self) -> int:
         return int(self.state.get("epoch", 0))
+
+    def label_conditions(self, labels: Sequence[int], per_label: int) -> torch.Tensor:
+        """``per_label`` conditions for each class label in turn (label-major), from the run's dataset."""
+        if not isinstance(self.dataset, LabelledDataset):
+            raise UserError(f"The dataset of {str(self.run.path)!r} has no class labels: sample without one (drop --label).")
+        return self.dataset.conditions_for_labels(torch.tensor(list(labels)).repeat_interleave(per_label))
 
 
 def load_run(path: Path) -> LoadedRun:
