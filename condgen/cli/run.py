@@ -28,11 +28,24 @@ if TYPE_CHECKING:
     default=None,
     help="Train data-parallel on N processes on this machine (starts torchrun; see docs/distributed.md).",
 )
-def run(args: tuple[str, ...], resume: Path | None, force: bool, nproc: int | None) -> None:
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="KEY=A,B,C values are swept: train every combination in turn (a rerun skips finished runs).",
+)
+def run(args: tuple[str, ...], resume: Path | None, force: bool, nproc: int | None, sweep: bool) -> None:
     """Train the model a RECIPE describes; KEY=VALUE pairs override the recipe."""
     from ..engine.distributed import join
 
     recipe_path, overrides = split_args(args, recipe_required=resume is None)
+    if sweep:
+        if resume is not None or (nproc or 1) > 1:
+            raise UserError("--sweep trains one process at a time from a recipe: drop --resume and --nproc.",
+                            hint="Rerunning the same sweep command resumes it.")
+        from .sweep import run_sweep_command
+
+        run_sweep_command(recipe_path, overrides)
+        return
     if nproc is not None:
         from ..engine.launch import check_nproc, launch
 
