@@ -18,9 +18,11 @@ from .protocols import (
     Encoder,
     Head,
     LabelledDataset,
+    Logger,
     MaskedDataset,
     MetricDataset,
     Prior,
+    RunInfo,
     Split,
 )
 from .optim import OptimizerConfig, make_optimizer
@@ -55,6 +57,7 @@ __all__ = [
     "Encoder",
     "Head",
     "LabelledDataset",
+    "Logger",
     "MaskedDataset",
     "MetricDataset",
     "ModelLoss",

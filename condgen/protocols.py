@@ -215,3 +215,39 @@ class Head(Protocol):
     def head_losses(self, step: "TrainingStep") -> dict[str, torch.Tensor]: ...
 
     def model_losses(self, step: "TrainingStep") -> list["ModelLoss"]: ...
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What a logger is told when a run starts (or resumes).
+
+    ``rows`` are the metric rows logged before this process started (a resume);
+    ``step`` the global step training continues from (0 for a fresh run).
+    """
+
+    path: Path
+    name: str
+    recipe: dict[str, Any]
+    rows: tuple[dict[str, Any], ...] = ()
+    step: int = 0
+
+
+@runtime_checkable
+class Logger(Protocol):
+    """Where a run's metrics and images go besides the run folder: a file, TensorBoard, MLflow, ...
+
+    Built by ``factory(config, BuildContext(recipe_dir=...))``. Called only in
+    the process that writes the run folder (rank 0). A logger that raises is
+    warned about once and dropped; the run goes on without it.
+    """
+
+    def start(self, run: RunInfo) -> None: ...
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """One epoch's row (``epoch``, losses, scores, timings) at global step ``step``."""
+
+    def log_images(self, tag: str, images: torch.Tensor, step: int) -> None:
+        """A batch ``(N, C, H, W)`` in [0, 1] on the CPU, e.g. the epoch's sample grid (``samples``)."""
+
+    def finish(self, status: str) -> None:
+        """``finished``, ``interrupted`` or ``failed``: the run's status in run.json."""

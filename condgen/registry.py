@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from .errors import PluginError
 
-KINDS: tuple[str, ...] = ("dataset", "conditioner", "encoder", "decoder", "prior", "head")
+KINDS: tuple[str, ...] = ("dataset", "conditioner", "encoder", "decoder", "prior", "head", "logger")
 
 
 class ComponentConfig(BaseModel):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import torch
@@ -36,6 +37,7 @@ from .protocols import (
     BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset, MetricDataset,
     Prior, Split,
 )
+from .protocols import Logger, RunInfo
 from .registry import Component
 from .training_step import ModelLoss, TrainingStep, forward_step
 
@@ -46,6 +48,7 @@ PROTOCOLS = {
     "decoder": Decoder,
     "prior": Prior,
     "head": Head,
+    "logger": Logger,
 }
 MODEL_ROLES = ("conditioner", "encoder", "decoder", "prior")
 
@@ -94,6 +97,8 @@ def check_component(
     config = _check_config(component, options or {}, fail)
     report.passed.append("config round-trips through JSON")
 
+    if kind == "logger":
+        return _check_logger(component, config, fail, report)
     if kind == "dataset":
         dataset = component.build(config, BuildContext())
         _check_protocol(dataset, kind, fail)
@@ -340,6 +345,35 @@ def _check_training(model: ConditionalVAE, x, condition, steps: int, batch_size:
     if not after < before:
         raise fail(f"{steps} Adam steps on tiny data did not lower the -ELBO ({before:.2f} -> {after:.2f})")
     return before, after
+
+
+def _check_logger(component, config, fail, report) -> CheckReport:
+    """A logger driven through a short run in a scratch run folder: every call returns without raising."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="condgen-check-") as folder:
+        try:
+            logger = component.build(config, BuildContext())
+        except Exception as error:
+            raise fail(f"building it failed: {type(error).__name__}: {error}") from None
+        _check_protocol(logger, "logger", fail)
+        report.passed.append("satisfies the logger protocol")
+        run = RunInfo(Path(folder), "check", {"name": "check", "trainer": {"epochs": 2}})
+        images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+        calls = [
+            ("start", (run,)),
+            ("log_metrics", ({"epoch": 1, "step": 10, "train_loss": 120.5, "test_elbo": 121.0}, 10)),
+            ("log_images", ("samples", images, 10)),
+            ("log_metrics", ({"epoch": 2, "step": 20, "train_loss": 110.0, "test_elbo": 111.5}, 20)),
+            ("finish", ("finished",)),
+        ]
+        for method, args in calls:
+            try:
+                getattr(logger, method)(*args)
+            except Exception as error:
+                raise fail(f"{method} raised {type(error).__name__}: {error}") from None
+        report.passed.append("start, log_metrics, log_images and finish run through a two-epoch run")
+    return report
 
 
 def _check_head(component, config, x_shape, condition_shape, data, steps, batch_size, fail, report) -> CheckReport:

@@ -80,6 +80,9 @@ class Recipe(Strict):
     model: ModelSection
     trainer: TrainerSection = Field(default_factory=TrainerSection)
     output: OutputSection = Field(default_factory=OutputSection)
+    #: Where metrics and sample grids go besides the run folder's metrics.jsonl (which the
+    #: ``jsonl`` logger always writes): ``[{name: tensorboard}, {name: mlflow}]``.
+    loggers: list[Block] = Field(default_factory=list)
 
     @field_validator("plugins")
     @classmethod
@@ -89,13 +92,15 @@ class Recipe(Strict):
                 raise ValueError("plugin entries must be module names or .py paths")
         return value
 
-    def component_blocks(self) -> dict[tuple[str, ...], tuple[str, Block]]:
+    def component_blocks(self) -> dict[tuple[str | int, ...], tuple[str, Block]]:
         """Every component block, by its path in the recipe, with its kind."""
         blocks: dict[tuple[str, ...], tuple[str, Block]] = {("data",): ("dataset", self.data)}
         for kind in ("conditioner", "encoder", "decoder", "prior"):
             blocks[("model", kind)] = (kind, getattr(self.model, kind))
         for name, block in self.model.heads.items():
             blocks[("model", "heads", name)] = ("head", block)
+        for index, block in enumerate(self.loggers):
+            blocks[("loggers", index)] = ("logger", block)
         return blocks
 
 
