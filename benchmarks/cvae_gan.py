@@ -28,7 +28,7 @@ from rich.table import Table
 
 from condgen.engine.progress import SilentReporter
 from condgen.engine.run_dir import create_run_dir
-from condgen.engine.trainer import Trainer
+from condgen.engine.trainer import Trainer, build_parts
 from condgen.model import build_model
 from condgen.recipe import load_recipe
 
@@ -108,7 +108,7 @@ def bare_loop(overrides: list[str], images: int, seed: int) -> float:
 def condgen_loop(overrides: list[str], images: int, out: Path) -> float:
     """condgen's trainer on the same recipe for one epoch of ``images`` examples; returns its train-loop seconds."""
     resolved = load_recipe(RECIPE, [*overrides, f"data.limit={images}", "trainer.epochs=1", f"output.dir={out}"])
-    trainer = Trainer(resolved, create_run_dir(out, resolved.recipe.name), SilentReporter())
+    trainer = Trainer(build_parts(resolved), create_run_dir(out, resolved.recipe.name), SilentReporter())
     history = trainer.fit()
     return history[-1]["train_seconds"]
 

@@ -27,7 +27,7 @@ from rich.table import Table
 
 from condgen.engine.progress import SilentReporter
 from condgen.engine.run_dir import create_run_dir
-from condgen.engine.trainer import Trainer
+from condgen.engine.trainer import Trainer, build_parts
 from condgen.model import build_model
 from condgen.optim import make_optimizer
 from condgen.recipe import load_recipe
@@ -42,7 +42,7 @@ def headless_recipes() -> list[Path]:
 def condgen_epoch(recipe: Path, out_dir: Path) -> tuple[int, float]:
     """(training images, seconds) of one epoch by condgen's trainer, timed by the trainer itself."""
     resolved = load_recipe(recipe, ["trainer.epochs=1", f"output.dir={out_dir}"])
-    trainer = Trainer(resolved, create_run_dir(out_dir, resolved.recipe.name), SilentReporter())
+    trainer = Trainer(build_parts(resolved), create_run_dir(out_dir, resolved.recipe.name), SilentReporter())
     history = trainer.fit()
     return len(trainer.train_split), history[-1]["train_seconds"]
 

@@ -43,7 +43,7 @@ from condgen.compat import torchvision
 from condgen.data import resolve_data_root
 from condgen.engine.progress import SilentReporter
 from condgen.engine.run_dir import create_run_dir
-from condgen.engine.trainer import Trainer
+from condgen.engine.trainer import Trainer, build_parts
 from condgen.recipe import load_recipe
 
 REPO = Path(__file__).resolve().parents[1]
@@ -108,7 +108,7 @@ def condgen_epoch(out_dir: Path, seed: int) -> tuple[float, float]:
     the clock starts, as the bare loops get their data and model for free too.
     """
     resolved = load_recipe(RECIPE, ["trainer.epochs=1", f"seed={seed}", f"output.dir={out_dir}"])
-    trainer = Trainer(resolved, create_run_dir(out_dir, resolved.recipe.name), SilentReporter())
+    trainer = Trainer(build_parts(resolved), create_run_dir(out_dir, resolved.recipe.name), SilentReporter())
     started = time.perf_counter()
     history = trainer.fit()
     return time.perf_counter() - started, history[-1]["train_seconds"]

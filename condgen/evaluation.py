@@ -11,15 +11,62 @@
 - ``frechet_distance``: FID between Gaussians fitted to two sets of features.
 - ``ignores_condition``: whether generation is blind to the condition, in
   which case a conditional accuracy would be chance presented as a result.
+- ``evaluate_elbo`` / ``elbo_totals``: the one-sample test -ELBO the trainer
+  reports each epoch (and ``condgen eval`` repeats), as means or as sums that
+  ranks add up.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field
 
 import torch
+from torch import nn
 
 from .model import ConditionalVAE, kl_or_estimate
+
+
+@dataclass
+class Totals:
+    """Sums of per-batch means weighted by batch size: the mean over all examples, whatever the batches."""
+
+    sums: dict[str, float] = field(default_factory=dict)
+    examples: int = 0
+
+    def add(self, values: dict[str, float], count: int) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value * count
+        self.examples += count
+
+    def means(self) -> dict[str, float]:
+        return {key: value / max(self.examples, 1) for key, value in self.sums.items()}
+
+
+def evaluate_elbo(model: ConditionalVAE, split, batch_size: int) -> dict[str, float]:
+    """Mean test -ELBO (and its terms) in nats per example, one posterior sample each."""
+    return elbo_totals(model, split, batch_size).means()
+
+
+@torch.no_grad()
+def elbo_totals(model: ConditionalVAE, split, batch_size: int, rows: torch.Tensor | None = None) -> Totals:
+    """Summed test -ELBO terms over ``rows`` of the split (all of it by default): ranks sum their shards."""
+    rows = torch.arange(len(split)) if rows is None else rows
+    device = device_of(model)
+    was_training = model.training
+    model.eval()
+    totals = Totals()
+    for start in range(0, len(rows), batch_size):
+        index = rows[start : start + batch_size]
+        x, c = split.batch(index)
+        totals.add(model.losses(x.to(device), c.to(device)).as_floats(), len(index))
+    model.train(was_training)
+    return totals
+
+
+def device_of(model: nn.Module) -> torch.device:
+    parameter = next(model.parameters(), None)
+    return torch.device("cpu") if parameter is None else parameter.device
 
 
 @torch.no_grad()
@@ -84,10 +131,8 @@ def negative_elbo(
 
 def _on_device(model: ConditionalVAE, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """Batches come from the (CPU) data; the model may have been moved to a GPU (``condgen.load_run(...).to``)."""
-    parameter = next(model.parameters(), None)
-    if parameter is None or parameter.device.type == "cpu":
-        return tensors
-    return tuple(tensor.to(parameter.device) for tensor in tensors)
+    device = device_of(model)
+    return tensors if device.type == "cpu" else tuple(tensor.to(device) for tensor in tensors)
 
 
 def _repeat(tensor: torch.Tensor, m: int) -> torch.Tensor:

@@ -7,8 +7,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from condgen.evaluation import frechet_distance, importance_weighted_nll
-from condgen.engine.trainer import evaluate_elbo
+from condgen.evaluation import evaluate_elbo, frechet_distance, importance_weighted_nll
 from condgen.model import build_model
 from condgen.recipe import load_recipe
 

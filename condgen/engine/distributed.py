@@ -4,14 +4,14 @@ One process per rank runs ``condgen run`` (torchrun starts them; ``condgen run
 --nproc N`` starts torchrun). The default process group is always gloo, on CPU
 tensors: it carries the small traffic every rank must agree on (setup errors,
 per-step loss sums and stop flags, run-folder paths, RNG states). Gradients
-travel through DistributedDataParallel, over that gloo group on CPU and over a
-NCCL group on CUDA.
+are averaged by :class:`GradientAverage`, the step's gradient sync (see
+``updates.py``), over that gloo group on CPU and over a NCCL group on CUDA.
 
 The rule that keeps ranks from hanging: a rank never raises a
 :class:`UserError` on its own while the others wait in a collective. Work that
 can fail on user input runs inside :meth:`World.together`, which catches the
-error, tells every rank, and makes them all raise it; the per-step all-reduce
-carries a failure flag for the same reason (see ``Trainer.distributed_step``).
+error, tells every rank, and makes them all raise it; each gradient all-reduce
+is preceded by one that carries a failure flag, for the same reason.
 A crash that is not a UserError (a bug, a killed process) ends that process,
 and torchrun then stops the others.
 """
@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Callable, NoReturn, TypeVar
 
 import torch
@@ -29,6 +29,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..errors import DistributedError, UserError
+from .updates import GradientSync
 
 T = TypeVar("T")
 
@@ -115,6 +116,20 @@ class World:
             dist.all_reduce(tensor, op=dist.ReduceOp.MAX if op == "max" else dist.ReduceOp.SUM)
         return tensor
 
+    def mean_over_ranks(
+        self, means: dict[str, float], count: int, flag: bool = False
+    ) -> tuple[dict[str, float], int, bool]:
+        """Every rank's ``means`` over its ``count`` examples, as means over all ranks' examples; the total
+        count; whether any rank raised ``flag``. One small all-reduce; alone, the arguments unchanged.
+        Every rank must pass the same keys."""
+        if self.size == 1:
+            return means, count, flag
+        keys = sorted(means)
+        stats = torch.tensor([means[key] * count for key in keys] + [count, float(flag)], dtype=torch.float64)
+        self.all_reduce(stats)
+        total = int(stats[-2])
+        return {key: float(stats[i]) / max(total, 1) for i, key in enumerate(keys)}, total, bool(stats[-1] > 0)
+
     def max_over_ranks(self, value: float) -> float:
         if self.size == 1:
             return value
@@ -179,7 +194,7 @@ class Shard:
 
     index: torch.Tensor  # rows this rank computes
     count: int  # examples it contributes to the metrics (0 for a borrowed row)
-    weight: float  # loss scale that makes DDP's gradient average the global batch mean's gradient
+    weight: float  # gradient scale that makes the ranks' average the global batch mean's gradient
 
 
 def shard(index: torch.Tensor, rank: int, size: int) -> Shard:
@@ -187,10 +202,10 @@ def shard(index: torch.Tensor, rank: int, size: int) -> Shard:
 
     Equal shares (the batch size divides by the world size) get weight 1.
     The epoch's short last batch can split unevenly: a rank with ``n_r`` of
-    ``m`` rows scales its mean loss by ``n_r * size / m``, so the average DDP
-    takes is the mean over all ``m``. A rank left with no rows computes the
-    first row with weight 0, because every rank must take part in DDP's
-    gradient all-reduce.
+    ``m`` rows scales its gradients by ``n_r * size / m``, so their average
+    over the ranks is the gradient of the mean over all ``m``. A rank left with
+    no rows computes the first row with weight 0, because every rank must take
+    part in the gradient all-reduce.
     """
     local = index[rank::size]
     if len(local) == 0:
@@ -247,52 +262,27 @@ def check_consistent(world: World, facts: dict[str, Any]) -> None:
     world.together(check)
 
 
-class Objective(nn.Module):
-    """What DDP wraps: its forward is the loss, because DDP syncs gradients only for work done in forward()."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, x: torch.Tensor, condition: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        losses = self.model.losses(x, condition)
-        return tuple(getattr(losses, item.name) for item in fields(losses))
+def gradient_sync(world: World, device: torch.device, facts: dict[str, Any]) -> GradientSync:
+    """The step's gradient sync for this world (a collective: every rank calls it, with the facts every rank
+    must share: what it trains and on what)."""
+    if world.size == 1:
+        return GradientSync()
+    check_consistent(world, facts)
+    return GradientAverage(world, device)
 
 
-class DataParallel:
-    """The DDP-wrapped model, called like ``ConditionalVAE.losses``."""
+class GradientAverage(GradientSync):
+    """Averages each update's gradients across ranks, just before its optimiser steps.
 
-    def __init__(self, model: nn.Module, world: World, device: torch.device) -> None:
-        from torch.nn.parallel import DistributedDataParallel
-
-        # Plugins may hold parameters a training step never uses (one only sampling needs): a static
-        # graph lets DDP find them in the first step, instead of waiting forever for their gradients.
-        options: dict[str, Any] = {"static_graph": True}
-        if device.type == "cuda":
-            options.update(device_ids=[device.index], process_group=dist.new_group(backend="nccl"))
-        self.module = DistributedDataParallel(Objective(model), **options)
-
-    def __call__(self, x: torch.Tensor, condition: torch.Tensor) -> Any:
-        from ..model import Losses
-
-        return Losses(*self.module(x, condition))
-
-
-def wrap(model: nn.Module, world: World, device: torch.device) -> DataParallel:
-    """DDP around ``model`` (a collective: every rank calls it); gloo on CPU, NCCL on CUDA."""
-    return DataParallel(model, world, device)
-
-
-class GradientAverage:
-    """Averages gradients across ranks by hand, for recipes with several optimisers.
-
-    DDP syncs gradients from inside ``backward()``; the multi-network step
-    takes the encoder's and decoder's gradients with ``torch.autograd.grad``,
-    which DDP never sees. So each update all-reduces its own parameters'
-    gradients just before its optimiser steps: one flat bucket, scaled by the
-    shard's weight (see :func:`shard`), summed and divided by the world size.
-    The bucket carries a failure flag, so a NaN on one rank stops every rank
-    at the same update instead of leaving the others waiting.
+    One flat bucket per update, scaled by the shard's weight (see
+    :func:`shard`), summed and divided by the world size. (DDP's own hooks
+    would see only ``backward()``, not the encoder's and decoder's
+    ``torch.autograd.grad``; one mechanism serves every recipe.) A small
+    all-reduce first says which parameters have a gradient on any rank and
+    whether any rank failed: a NaN on one rank stops every rank at the same
+    update instead of leaving the others waiting, and a parameter one rank's
+    batch did not reach gets a zero gradient there, so every rank sends a
+    bucket of the same length.
     """
 
     def __init__(self, world: World, device: torch.device) -> None:
@@ -313,14 +303,27 @@ class GradientAverage:
             self.failure = failure
 
     def reduce(self, params: list[nn.Parameter]) -> None:
-        """Average the gradients of ``params`` over the ranks; every rank raises if any rank failed."""
-        grads = [param.grad for param in params if param.grad is not None]
+        """Average the gradients of ``params`` over the ranks; every rank raises if any rank failed.
+
+        A parameter without a gradient on every rank stays without one (as in
+        one process: its optimiser skips it); one with a gradient on some rank
+        only is zero-filled on the others.
+        """
+        seen = torch.tensor([float(param.grad is not None) for param in params] + [float(self.failure is not None)])
+        self.world.all_reduce(seen)
+        if seen[-1] > 0:
+            self.world.settle(self.failure)
+        grads = []
+        for param, anywhere in zip(params, seen[:-1].tolist()):
+            if anywhere and param.grad is None:
+                param.grad = torch.zeros_like(param)
+            if anywhere:
+                grads.append(param.grad)
+        if not grads:
+            return
         for grad in grads:
             grad.mul_(self.weight)
-        flag = torch.tensor([float(self.failure is not None)], device=grads[0].device if grads else None)
-        _sum_in_place([*grads, flag], self.group if grads else None)
-        if flag.item() > 0:
-            self.world.settle(self.failure)
+        _sum_in_place(grads, self.group)
         for grad in grads:
             grad.div_(self.world.size)
 

@@ -16,12 +16,12 @@ from ..evaluation import (
     generate_for_labels,
     ignores_condition,
     importance_weighted_nll,
+    evaluate_elbo,
     negative_elbo,
 )
 from ..protocols import MetricDataset
 from .atomic import write_json
 from .loaded_run import LoadedRun, load_run
-from .trainer import evaluate_elbo
 
 EVAL_FILE = "eval.json"
 

@@ -17,9 +17,9 @@ from typing import Any
 from ..errors import CheckpointError, OutputError, UserError
 from ..recipe import ResolvedRecipe, load_recipe
 from .checkpoint import load_checkpoint
-from .distributed import SINGLE, World
+from .distributed import SINGLE, World, gradient_sync
 from .run_dir import RunDir, create_run_dir, open_run_dir
-from .trainer import Interrupted, Trainer
+from .trainer import Interrupted, Trainer, TrainingParts, build_parts
 
 
 def check_output_dir(output_dir: Path) -> None:
@@ -33,10 +33,10 @@ def check_output_dir(output_dir: Path) -> None:
 
 
 def start_run(resolved: ResolvedRecipe, reporter: Any, world: World = SINGLE) -> tuple[RunDir, list[dict]]:
-    def prepare() -> Trainer:
+    def prepare() -> TrainingParts:
         if world.is_main:
             check_output_dir(resolved.recipe.output.dir)
-        return Trainer(resolved, None, reporter, world)
+        return build_parts(resolved, world)
 
     def create() -> RunDir:
         from .atomic import write_text
@@ -45,10 +45,11 @@ def start_run(resolved: ResolvedRecipe, reporter: Any, world: World = SINGLE) ->
         write_text(run.recipe, resolved.to_yaml())
         return run
 
-    trainer = world.together(prepare)
-    trainer.distribute()
-    trainer.run = world.together(create, main_only=True)
-    return trainer.run, _fit(trainer)
+    parts = world.together(prepare)
+    sync = gradient_sync(world, parts.device, parts.facts())
+    run = world.together(create, main_only=True)
+    trainer = Trainer(parts, run, reporter, world, sync)
+    return run, _fit(trainer)
 
 
 def resume_run(
@@ -62,7 +63,7 @@ def resume_run(
 ) -> tuple[RunDir, list[dict]]:
     """Every rank reads the run folder (for multi-machine runs it must be on a shared filesystem)."""
 
-    def prepare() -> Trainer:
+    def prepare() -> tuple[RunDir, TrainingParts, dict[str, Any]]:
         run = open_run_dir(run_path)
         resolved = load_recipe(recipe_path or run.recipe, overrides)
         state = load_checkpoint(run.checkpoint)
@@ -73,17 +74,17 @@ def resume_run(
                 + (f" (changed: {', '.join(changed)})." if changed else "."),
                 hint="Resume with the same recipe, or pass --force to continue with the new one.",
             )
-        trainer = Trainer(resolved, run, reporter, world)
-        trainer.restore(state)  # any world size: the checkpoint holds the unwrapped model
-        return trainer
+        return run, build_parts(resolved, world), state
 
-    trainer = world.together(prepare)
+    run, parts, state = world.together(prepare)
+    sync = gradient_sync(world, parts.device, parts.facts())
+    trainer = Trainer(parts, run, reporter, world, sync)
+    world.together(lambda: trainer.restore(state))  # any world size: the checkpoint holds the unwrapped model
     if force:
         from .atomic import write_text
 
-        world.together(lambda: write_text(trainer.run.recipe, trainer.resolved.to_yaml()), main_only=True)
-    trainer.distribute()
-    return trainer.run, _fit(trainer)
+        world.together(lambda: write_text(run.recipe, parts.resolved.to_yaml()), main_only=True)
+    return run, _fit(trainer)
 
 
 def _fit(trainer: Trainer) -> list[dict]:
@@ -93,14 +94,14 @@ def _fit(trainer: Trainer) -> list[dict]:
         history = trainer.fit()
     except (Interrupted, KeyboardInterrupt):
         if world.is_main:
-            _record(run, "interrupted", epoch=trainer.epoch, step_in_epoch=trainer.step_in_epoch)
+            _record(run, "interrupted", epoch=trainer.loop.epoch, step_in_epoch=trainer.loop.step_in_epoch)
         raise
     except BaseException as error:
         message = error.message if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
         if world.is_main:
-            _record(run, "failed", error=message, epoch=trainer.epoch)
+            _record(run, "failed", error=message, epoch=trainer.loop.epoch)
         raise
-    world.together(lambda: run.write_status("finished", epoch=trainer.epoch), main_only=True)
+    world.together(lambda: run.write_status("finished", epoch=trainer.loop.epoch), main_only=True)
     return history
 
 

@@ -16,27 +16,67 @@ The rules that keep the networks honest:
 - the encoder and decoder updates are computed together, before either steps,
   from one forward pass (their losses share it); so they must be adjacent in
   the order.
+
+This is the only training step there is: one process or many. What differs
+with several processes is injected as a :class:`GradientSync`: alone it has
+nothing to agree on; ``distributed.GradientAverage`` all-reduces each
+update's gradients just before its optimiser steps, and makes every process
+stop together when one of them finds a fault.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import torch
 from torch import nn
 
-from ..model import ConditionalVAE
+from ..errors import NumericalError, UserError
+from ..model import ConditionalVAE, InvalidParameters
 from ..optim import OptimizerConfig, make_optimizer
 from ..recipe.update_order import Stage, plan_stages
 from ..training_step import TrainingStep, forward_step
 
+#: sees each update's values before its optimiser steps; raises (or records) the fault that must stop the run
 Check = Callable[[dict[str, float]], None]
-#: called with an update's parameters after their gradients exist and before its optimiser steps
-#: (under several processes: averages the gradients over the ranks)
-Reduce = Callable[[list[nn.Parameter]], None]
+#: words the NumericalError for a fault found at this step (the trainer knows the epoch and step)
+Stopped = Callable[[str], NumericalError]
 
 
-def _no_reduce(params: list[nn.Parameter]) -> None:
+class GradientSync:
+    """How a step's processes agree: this base is one process, with nothing to agree on.
+
+    ``distributed.GradientAverage`` overrides every method; the step calls them
+    at the same points whatever the number of processes.
+    """
+
+    def begin(self, weight: float) -> None:
+        """A new step; ``weight`` scales this process's share of the global batch's mean (1 alone)."""
+
+    def check(self, failure: UserError | None) -> None:
+        """A fault found before an optimiser step: alone, stop at once."""
+        if failure is not None:
+            raise failure
+
+    def agree(self) -> None:
+        """A point where every process learns whether any has failed (after the forward pass)."""
+
+    def reduce(self, params: list[nn.Parameter]) -> None:
+        """Make the gradients of ``params`` the global batch's, just before their optimiser steps."""
+
+    def average_buffers(self, modules: list[nn.Module]) -> None:
+        """Make running statistics (class centres, batch-norm means) the same in every process."""
+
+
+def non_finite(values: dict[str, float], stopped: Stopped) -> NumericalError | None:
+    """The error naming the first non-finite value, if any."""
+    # The terms first: the total is non-finite whenever one of them is, so it names nothing.
+    for term in sorted(values, key=lambda key: key == "loss"):
+        value = values[term]
+        if not math.isfinite(value):
+            what = "The loss" if term == "loss" else f"The {term} term of the loss"
+            return stopped(f"{what} became {value}")
     return None
 
 
@@ -50,10 +90,12 @@ class Updates:
         order: list[str],
         optimizer: OptimizerConfig,
         kl_weight: float = 1.0,
+        sync: GradientSync | None = None,
     ) -> None:
         self.model = model
         self.heads = heads
         self.kl_weight = kl_weight
+        self.sync = sync or GradientSync()
         self.stages = plan_stages(order, list(heads))
         model_roles = next(stage.names for stage in self.stages if stage.kind == "model")
         decoder = set(map(id, model.decoder.parameters()))
@@ -80,69 +122,75 @@ class Updates:
             optimizer.load_state_dict(state[name])
 
     # -- the step ----------------------------------------------------------
-    def step(self, x: torch.Tensor, condition: torch.Tensor, check: Check) -> dict[str, float]:
-        """One step of every update in order; ``check`` sees each update's values before it steps."""
-        return self.apply(self.forward(x, condition), check)
+    def step(self, x: torch.Tensor, condition: torch.Tensor, stopped: Stopped, weight: float = 1.0) -> dict[str, float]:
+        """One step of every update in order on this process's rows; the batch's mean values.
+
+        ``weight`` is this process's share of the global batch (see
+        ``distributed.shard``). A fault (parameters a distribution rejects, a
+        non-finite value) stops the step before the optimiser it would reach,
+        on every process at once.
+        """
+        self.sync.begin(weight)
+        shared = None
+        try:
+            shared = self.forward(x, condition)
+        except InvalidParameters as error:
+            self.sync.check(stopped(error.message))
+        self.sync.agree()
+        values = self.apply(shared, check=lambda found: self.sync.check(non_finite(found, stopped)))
+        self.sync.average_buffers([self.model, self.heads])
+        return values
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor) -> TrainingStep:
         """The one forward pass every update of the step shares."""
         return forward_step(self.model, x, condition, generate=bool(self.heads))
 
-    def apply(self, shared: TrainingStep, check: Check, reduce: Reduce = _no_reduce) -> dict[str, float]:
-        """Every update in order on ``shared``; ``reduce`` runs on each update's gradients before it steps."""
+    def apply(self, shared: TrainingStep, check: Check) -> dict[str, float]:
+        """Every update in order on ``shared``."""
         values: dict[str, float] = {}
         for stage in self.stages:
-            values.update(self.run_stage(stage, shared, check, reduce))
+            values.update(self.run_stage(stage, shared, check))
         return values
 
-    def run_stage(self, stage: Stage, shared: TrainingStep, check: Check, reduce: Reduce = _no_reduce) -> dict[str, float]:
+    def run_stage(self, stage: Stage, shared: TrainingStep, check: Check) -> dict[str, float]:
         if stage.kind == "head":
-            return self._head_update(stage.names[0], shared, check, reduce)
-        return self._model_update(stage.names, shared, check, reduce)
+            return self._head_update(stage.names[0], shared, check)
+        return self._model_update(stage.names, shared, check)
 
-    def _head_update(self, name: str, shared: TrainingStep, check: Check, reduce: Reduce) -> dict[str, float]:
+    def _head_update(self, name: str, shared: TrainingStep, check: Check) -> dict[str, float]:
         head, optimizer = self.heads[name], self.optimizers[name]
         terms = head.head_losses(shared.detached())
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         values = {f"{name}_{key}": value.item() for key, value in terms.items()}
         check(values)
-        reduce([param for group in optimizer.param_groups for param in group["params"]])
+        self.sync.reduce([param for group in optimizer.param_groups for param in group["params"]])
         optimizer.step()
         return values
 
-    def _model_update(self, roles: tuple[str, ...], shared: TrainingStep, check: Check, reduce: Reduce) -> dict[str, float]:
+    def _model_update(self, roles: tuple[str, ...], shared: TrainingStep, check: Check) -> dict[str, float]:
+        """The -ELBO (its KL scaled by ``kl_weight``) plus the heads' terms, each role its own objective."""
         losses = shared.losses
-        if not self.heads and self.kl_weight == 1.0:  # the plain VAE: its -ELBO, one backward pass
-            optimizer = self.optimizers["model"]
-            optimizer.zero_grad(set_to_none=True)
-            losses.loss.backward()
-            values = losses.as_floats()
-            check(values)
-            reduce(self.model_params["model"])
-            optimizer.step()
-            return values
-        objective = {role: losses.reconstruction for role in roles}
-        kl = self.kl_weight * losses.kl
         values = losses.as_floats()
-        for role in roles:
-            if role != "decoder":
-                objective[role] = objective[role] + kl
-        for head in self.heads.values():
-            for term in head.model_losses(shared):
-                values[term.name] = term.value.item()
-                for role in roles:
-                    if role == "model" or role in term.roles:
-                        objective[role] = objective[role] + term.value
-        for role in roles:
-            values[f"{role}_loss"] = objective[role].item()
+        # Unscaled, the model's objective is the -ELBO itself, to the last bit (reconstruction + kl).
+        kl = losses.kl if self.kl_weight == 1.0 else self.kl_weight * losses.kl
+        objective = {role: losses.reconstruction if role == "decoder" else losses.reconstruction + kl for role in roles}
+        terms = [term for head in self.heads.values() for term in head.model_losses(shared)]
+        for term in terms:
+            values[term.name] = term.value.item()
+            for role in roles:
+                if role == "model" or role in term.roles:
+                    objective[role] = objective[role] + term.value
+        if roles != ("model",) or self.heads or self.kl_weight != 1.0:  # else the role's loss is the "loss" column
+            for role in roles:
+                values[f"{role}_loss"] = objective[role].item()
         check(values)
         for i, role in enumerate(roles):
             params = self.model_params[role]
             grads = torch.autograd.grad(objective[role], params, retain_graph=i < len(roles) - 1, allow_unused=True)
             for param, grad in zip(params, grads):
                 param.grad = grad
-        reduce([param for role in roles for param in self.model_params[role]])
+        self.sync.reduce([param for role in roles for param in self.model_params[role]])
         for role in roles:
             self.optimizers[role].step()
         return values

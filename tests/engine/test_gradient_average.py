@@ -1,7 +1,7 @@
-"""Hand-averaged gradients for multi-optimiser recipes, on two real gloo processes.
+"""Gradients averaged over ranks (the step's gradient sync), on two real gloo processes.
 
-Each test writes a small script, runs it under torchrun with two ranks, and
-reads back what every rank saw.
+One small script runs under torchrun with two ranks and writes what every
+rank saw; the tests read it back.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SCRIPT = """
 import json, sys
@@ -33,6 +35,18 @@ average.reduce([param, unused])
 out["grad"] = param.grad.tolist()
 out["unused"] = unused.grad is None
 
+# A parameter the batch reached on rank 0 only (a head using it on some batches): rank 1 sends zeros,
+# so both ranks send buckets of the same length and agree on the average.
+partial = nn.Parameter(torch.zeros(2))
+after = nn.Parameter(torch.zeros(1))
+if rank == 0:
+    partial.grad = torch.full((2,), 4.0)
+after.grad = torch.full((1,), float(rank + 1))
+average.begin(1.0)
+average.reduce([partial, after])
+out["partial"] = partial.grad.tolist()
+out["after"] = after.grad.tolist()
+
 module = nn.Module()
 module.register_buffer("centres", torch.full((2,), float(rank)))
 module.register_buffer("count", torch.tensor(rank))  # integers are not statistics: untouched
@@ -54,7 +68,9 @@ world.close()
 """
 
 
-def test_two_ranks_apply_the_global_mean_gradient_and_stop_together(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory) -> list[dict]:
+    tmp_path = tmp_path_factory.mktemp("average")
     script = tmp_path / "average.py"
     script.write_text(SCRIPT)
     env = {key: value for key, value in os.environ.items() if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
@@ -65,7 +81,10 @@ def test_two_ranks_apply_the_global_mean_gradient_and_stop_together(tmp_path: Pa
         capture_output=True, text=True, env=env, timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    ranks = [json.loads((tmp_path / f"out.{rank}").read_text()) for rank in (0, 1)]
+    return [json.loads((tmp_path / f"out.{rank}").read_text()) for rank in (0, 1)]
+
+
+def test_two_ranks_apply_the_global_mean_gradient_and_stop_together(ranks) -> None:
     for seen in ranks:
         # (0.5 * 1 + 1.5 * 2) / 2: the mean over all four rows, whatever the split
         assert seen["grad"] == [1.75, 1.75, 1.75]
@@ -74,3 +93,9 @@ def test_two_ranks_apply_the_global_mean_gradient_and_stop_together(tmp_path: Pa
         assert "the loss became nan" in seen["failure"]
     assert ranks[0]["count"] == 0 and ranks[1]["count"] == 1
     assert ranks[0]["failure"].startswith("Rank 1 of 2")
+
+
+def test_a_gradient_present_on_one_rank_only_is_averaged_with_zeros_from_the_others(ranks) -> None:
+    for seen in ranks:
+        assert seen["partial"] == [2.0, 2.0]  # (4 + 0) / 2
+        assert seen["after"] == [1.5]  # (1 + 2) / 2: the next parameter's gradient did not shift into its place

@@ -94,7 +94,7 @@ def test_the_check_sees_every_update_before_it_steps(gan):
             raise FloatingPointError("stop")
 
     with pytest.raises(FloatingPointError):
-        updates.step(x, c, check)
+        updates.apply(updates.forward(x, c), check)
     assert [keys[0].split("_")[0] for keys in seen[:2]] == ["classifier", "discriminator"]
     assert not moved(before, composed.model)  # stopped before the model's optimisers stepped
 
