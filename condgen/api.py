@@ -56,6 +56,16 @@ class Run:
         return self._loaded.epoch
 
     @property
+    def checkpoint(self) -> str:
+        """``best`` or ``last``: which checkpoint's weights these are."""
+        return self._loaded.checkpoint
+
+    @property
+    def weights(self) -> str:
+        """``ema`` when these are the moving average of the weights (``trainer.ema``), else ``trained``."""
+        return self._loaded.weights
+
+    @property
     def device(self) -> torch.device:
         parameter = next(self.model.parameters(), None)
         return torch.device("cpu") if parameter is None else parameter.device
@@ -100,9 +110,12 @@ class Run:
         return f"<condgen.Run {str(self.path)!r}: {self.recipe.name}, epoch {self.epoch}, on {self.device}>"
 
 
-def load_run(path: str | Path) -> Run:
-    """Open a run folder that ``condgen run`` (or :func:`train`) wrote; loading it executes no code."""
-    return Run(_open_run(Path(path)))
+def load_run(path: str | Path, checkpoint: str | None = None) -> Run:
+    """Open a run folder that ``condgen run`` (or :func:`train`) wrote; loading it executes no code.
+
+    ``checkpoint``: ``best`` (by the validation score) or ``last``; by default best when the run has one.
+    """
+    return Run(_open_run(Path(path), checkpoint))
 
 
 def train(recipe: str | Path, overrides: Sequence[str] = (), *, progress: bool = False) -> Run:

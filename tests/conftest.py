@@ -170,3 +170,21 @@ def cli(capsys: pytest.CaptureFixture):
         return code, out, err
 
     return invoke
+
+
+class StopAtStep:
+    """A silent progress reporter that presses Ctrl-C (a real SIGINT) during the given global training step."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.steps = at, 0
+
+    def start(self, *args) -> None: ...
+    def epoch_done(self, row) -> None: ...
+    def finish(self) -> None: ...
+
+    def step(self, *args) -> None:
+        import signal
+
+        self.steps += 1
+        if self.steps == self.at:
+            signal.raise_signal(signal.SIGINT)

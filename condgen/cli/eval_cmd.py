@@ -21,16 +21,24 @@ from . import cli, console, err_console
               help="Posterior samples per test image for the averaged -ELBO.")
 @click.option("--batch-size", type=click.IntRange(1, 100_000), default=100, show_default=True,
               help="Test images per batch (the NLL evaluates batch-size x K decoder rows in chunks).")
-def eval_command(run_path: Path, k: int, per_class: int, seed: int, batch_size: int, particles: int) -> None:
-    """Evaluate the last checkpoint of RUN; writes RUN/eval.json."""
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default=None,
+              help="Which weights: best (by the validation score) or last [default: best when the run has one].")
+def eval_command(
+    run_path: Path, k: int, per_class: int, seed: int, batch_size: int, particles: int, checkpoint: str | None
+) -> None:
+    """Evaluate a checkpoint of RUN (best when it has one, else the last); writes RUN/eval.json."""
     from ..engine.evaluate_run import EVAL_FILE, EvalSettings, evaluate_run
 
     settings = EvalSettings(k=k, per_class=per_class, seed=seed, batch_size=batch_size, particles=particles)
     with err_console.status("evaluating") as status:
-        result = evaluate_run(run_path, settings, progress=lambda what: status.update(f"evaluating: {what}"))
+        result = evaluate_run(
+            run_path, settings, progress=lambda what: status.update(f"evaluating: {what}"), checkpoint=checkpoint
+        )
     console.print(result_table(run_path, result))
     if result.get("likelihood_mask"):
         console.print("Likelihoods count only the entries the dataset's likelihood mask selects (the unobserved part).")
+    if result["settings"].get("weights") == "ema":
+        console.print("Evaluated the moving average of the weights (trainer.ema).")
     if result.get("note"):
         console.print(f"Note: {result['note']}.")
     console.print(f"Wrote {run_path / EVAL_FILE} ({result['seconds']:.0f} s)")
@@ -47,7 +55,8 @@ ROWS = (
 
 def result_table(run_path: Path, result: dict) -> Table:
     settings = result["settings"]
-    table = Table(title=f"{run_path} (epoch {settings['checkpoint_epoch']})")
+    which = settings.get("checkpoint", "last")
+    table = Table(title=f"{run_path} ({which} checkpoint, epoch {settings['checkpoint_epoch']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label, fmt in ROWS:

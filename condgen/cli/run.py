@@ -97,7 +97,16 @@ def train(world: World, recipe_path: Path | None, overrides: list[str], resume: 
         return
     if history:
         last = history[-1]
-        console.print(f"Finished: test -ELBO {last['test_elbo']:.2f} nats after epoch {last['epoch']}.")
+        if "val_elbo" in last:  # the test split is left to condgen eval
+            status = run_dir.read_status()
+            stopped = " (stopped early)" if status.get("stopped_early") else ""
+            console.print(
+                f"Finished after epoch {last['epoch']}{stopped}: best validation -ELBO "
+                f"{status.get('best_val_elbo', last['val_elbo']):.2f} nats at epoch {status.get('best_epoch')} "
+                f"(checkpoints/best.pt). Test split: condgen eval {run_dir.path}"
+            )
+        else:
+            console.print(f"Finished: test -ELBO {last['test_elbo']:.2f} nats after epoch {last['epoch']}.")
     console.print(f"Run folder: {run_dir.path}")
 
 

@@ -39,4 +39,5 @@ def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | No
     if output.parent and not output.parent.exists():
         raise UserError(f"The folder for {str(output)!r} does not exist.")
     save_grid(images, output, per_row)
-    console.print(f"Wrote {len(images)} images to {output}")
+    weights = " (the moving average of the weights, trainer.ema)" if loaded.weights == "ema" else ""
+    console.print(f"Wrote {len(images)} images to {output} from the {loaded.checkpoint} checkpoint{weights}")

@@ -55,11 +55,11 @@ def summary(runs) -> Table:
     keys = [text.partition("=")[0] for text in runs[0].point]
     for key in keys:
         table.add_column(key, overflow="fold")
-    for column in ("run", "epochs", "test -ELBO", "folder"):
-        table.add_column(column, justify="right" if column in ("epochs", "test -ELBO") else "left", overflow="fold")
+    for column in ("run", "epochs", "val / test -ELBO", "folder"):
+        table.add_column(column, justify="left" if column in ("run", "folder") else "right", overflow="fold")
     for sweep_run in runs:
         last = final_metrics(sweep_run.run)
-        elbo = last.get("test_elbo")
+        elbo = last.get("val_elbo", last.get("test_elbo"))
         table.add_row(
             *(text.partition("=")[2] for text in sweep_run.point),
             sweep_run.outcome,

@@ -43,9 +43,13 @@ def _scores_a_mask(model, split) -> bool:
     return model.masking.likelihood_mask(condition) is not None
 
 
-def evaluate_run(path: Path, settings: EvalSettings, progress=lambda message: None) -> dict[str, Any]:
-    """Compute every metric, then write ``eval.json`` atomically (nothing is written if any step fails)."""
-    return evaluate_loaded(load_run(path), settings, progress)
+def evaluate_run(
+    path: Path, settings: EvalSettings, progress=lambda message: None, checkpoint: str | None = None
+) -> dict[str, Any]:
+    """Compute every metric, then write ``eval.json`` atomically (nothing is written if any step fails).
+
+    ``checkpoint``: ``best`` or ``last``; by default best when the run has one."""
+    return evaluate_loaded(load_run(path, checkpoint), settings, progress)
 
 
 def evaluate_loaded(loaded: LoadedRun, settings: EvalSettings, progress=lambda message: None) -> dict[str, Any]:
@@ -102,6 +106,8 @@ def evaluate_loaded(loaded: LoadedRun, settings: EvalSettings, progress=lambda m
         "seed": settings.seed,
         "batch_size": settings.batch_size,
         "particles": settings.particles,
+        "checkpoint": loaded.checkpoint,
+        "weights": loaded.weights,
         "checkpoint_epoch": loaded.epoch,
         "checkpoint_step": int(loaded.state.get("global_step", 0)),
         "recipe_digest": loaded.resolved.digest(),

@@ -23,6 +23,10 @@ class LoadedRun:
     model: ConditionalVAE
     dataset: Any
     state: dict[str, Any]
+    #: which checkpoint the weights came from: ``best`` (checkpoints/best.pt) or ``last``
+    checkpoint: str = "last"
+    #: ``ema`` when the moving average of the weights was loaded (``trainer.ema``), else ``trained``
+    weights: str = "trained"
 
     @property
     def epoch(self) -> int:
@@ -35,8 +39,12 @@ class LoadedRun:
         return self.dataset.conditions_for_labels(torch.tensor(list(labels)).repeat_interleave(per_label))
 
 
-def load_run(path: Path) -> LoadedRun:
-    """The run's model with its checkpoint's weights, in eval mode.
+CHECKPOINTS = ("best", "last")
+
+
+def load_run(path: Path, checkpoint: str | None = None) -> LoadedRun:
+    """The run's model with a checkpoint's weights, in eval mode: ``best`` (by the validation score) or
+    ``last``; by default best when the run has one. The moving average of the weights when it kept one.
 
     The checkpoint must come from the recipe saved beside it: a recipe edited
     after training (or a checkpoint copied in from elsewhere) is refused, since
@@ -44,7 +52,17 @@ def load_run(path: Path) -> LoadedRun:
     """
     run = open_run_dir(path)
     resolved = load_recipe(run.recipe)
-    state = load_checkpoint(run.checkpoint)
+    if checkpoint is None:
+        checkpoint = "best" if run.best_checkpoint.is_file() else "last"
+    if checkpoint not in CHECKPOINTS:
+        raise UserError(f"Unknown checkpoint {checkpoint!r}: use best or last.")
+    if checkpoint == "best" and not run.best_checkpoint.is_file():
+        raise CheckpointError(
+            f"Run {str(run.path)!r} has no best checkpoint: only a run with a validation split "
+            "(data.validation) keeps one.",
+            hint="Use --checkpoint last.",
+        )
+    state = load_checkpoint(run.best_checkpoint if checkpoint == "best" else run.checkpoint)
     if state.get("recipe_digest") != resolved.digest():
         raise CheckpointError(
             f"The checkpoint in {str(run.path)!r} was not trained with the recipe saved beside it "
@@ -52,9 +70,10 @@ def load_run(path: Path) -> LoadedRun:
             hint="Use the run folder as condgen wrote it.",
         )
     composed = build_model(resolved)
+    weights = "ema" if "ema" in state else "trained"
     try:
-        composed.model.load_state_dict(state["model"])
-    except (KeyError, RuntimeError) as error:
+        composed.model.load_state_dict(state["ema"]["weights"] if weights == "ema" else state["model"])
+    except (KeyError, RuntimeError, TypeError) as error:
         raise CheckpointError(f"The checkpoint of {str(run.path)!r} does not fit its recipe's model: {error}") from None
     composed.model.eval()
-    return LoadedRun(run, resolved, composed.model, composed.dataset, state)
+    return LoadedRun(run, resolved, composed.model, composed.dataset, state, checkpoint, weights)

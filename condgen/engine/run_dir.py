@@ -2,7 +2,7 @@
 
 ``runs/<recipe>-<timestamp>/`` holds ``recipe.yaml`` (resolved), ``run.json``
 (status: running, finished, failed or interrupted), ``metrics.jsonl``,
-``samples/epoch-NNN.png`` and ``checkpoints/last.pt``.
+``samples/epoch-NNN.png``, ``checkpoints/last.pt`` and (with a validation split) ``checkpoints/best.pt``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ RECIPE_FILE = "recipe.yaml"
 STATUS_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT = Path("checkpoints") / "last.pt"
+#: the weights of the epoch with the best validation score (runs with a validation split)
+BEST_CHECKPOINT = Path("checkpoints") / "best.pt"
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,10 @@ class RunDir:
     @property
     def checkpoint(self) -> Path:
         return self.path / CHECKPOINT
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.path / BEST_CHECKPOINT
 
     @property
     def recipe(self) -> Path:

@@ -91,10 +91,14 @@ class Updates:
         optimizer: OptimizerConfig,
         kl_weight: float = 1.0,
         sync: GradientSync | None = None,
+        *,
+        grad_clip: float | None = None,
     ) -> None:
         self.model = model
         self.heads = heads
         self.kl_weight = kl_weight
+        #: each update's gradients are clipped to this global L2 norm (after averaging over processes)
+        self.grad_clip = grad_clip
         self.sync = sync or GradientSync()
         self.stages = plan_stages(order, list(heads))
         model_roles = next(stage.names for stage in self.stages if stage.kind == "model")
@@ -164,9 +168,15 @@ class Updates:
         terms["loss"].backward()
         values = {f"{name}_{key}": value.item() for key, value in terms.items()}
         check(values)
-        self.sync.reduce([param for group in optimizer.param_groups for param in group["params"]])
+        params = [param for group in optimizer.param_groups for param in group["params"]]
+        self.sync.reduce(params)
+        self._clip(params)
         optimizer.step()
         return values
+
+    def _clip(self, params: list[nn.Parameter]) -> None:
+        if self.grad_clip is not None:
+            nn.utils.clip_grad_norm_([param for param in params if param.grad is not None], self.grad_clip)
 
     def _model_update(self, roles: tuple[str, ...], shared: TrainingStep, check: Check) -> dict[str, float]:
         """The -ELBO (its KL scaled by ``kl_weight``) plus the heads' terms, each role its own objective."""
@@ -192,5 +202,6 @@ class Updates:
                 param.grad = grad
         self.sync.reduce([param for role in roles for param in self.model_params[role]])
         for role in roles:
+            self._clip(self.model_params[role])
             self.optimizers[role].step()
         return values

@@ -70,6 +70,8 @@ class ResolvedRecipe:
             for key in path[:-1]:
                 node = node[key]
             node[path[-1]] = part.as_block()
+        if self.recipe.data.validation is not None:  # condgen's key in the dataset block, not the plugin's
+            data["data"]["validation"] = self.recipe.data.validation
         return data
 
     def _plugin_spec(self, spec: str) -> str:

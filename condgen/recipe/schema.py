@@ -8,7 +8,7 @@ against its config model once the registry is known (see ``resolve``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
 
@@ -22,6 +22,14 @@ class Block(Strict):
 
     model_config = ConfigDict(extra="allow")
     name: str
+
+
+class DataBlock(Block):
+    """The dataset block: ``validation`` is condgen's own key, every other option the plugin's."""
+
+    #: examples (an integer) or a fraction (0 < f < 1) held out of the training split for per-epoch scores,
+    #: model selection and early stopping; the same examples for every seed and on resume
+    validation: PositiveInt | Annotated[float, Field(gt=0, lt=1)] | None = None
 
 
 class ModelSection(Strict):
@@ -50,6 +58,39 @@ class OptimizerSection(Strict):
     momentum: float = Field(0.0, ge=0)
 
 
+class SchedulerSection(Strict):
+    """The learning rate of the model's and every head's optimiser, as a factor of its own rate, per step."""
+
+    #: after the warm-up: ``constant``; ``cosine`` down to ``min_factor`` at the last step; ``step``: times
+    #: ``gamma`` every ``step_size`` steps
+    name: Literal["constant", "cosine", "step"] = "constant"
+    #: linear warm-up from 1/warmup_steps to 1 before the schedule starts
+    warmup_steps: int = Field(0, ge=0, le=10**9)
+    min_factor: float = Field(0.0, ge=0, le=1)
+    step_size: int = Field(1000, ge=1, le=10**9)
+    gamma: float = Field(0.1, gt=0, le=1)
+
+
+class KlScheduleSection(Strict):
+    """KL annealing: the KL weight rises linearly from ~0 to ``kl_weight`` over the first ``warmup_steps``."""
+
+    warmup_steps: int = Field(0, ge=0, le=10**9)
+
+
+class EarlyStoppingSection(Strict):
+    """Stop when the validation score has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    patience: PositiveInt = 5
+    metric: Literal["val_elbo"] = "val_elbo"
+    min_delta: float = Field(0.0, ge=0, le=1e6)
+
+
+class EmaSection(Strict):
+    """An exponential moving average of the model's weights, used for sampling, evaluation and best.pt."""
+
+    decay: float = Field(0.999, gt=0, lt=1)
+
+
 class TrainerSection(Strict):
     epochs: PositiveInt = 20
     batch_size: PositiveInt = 50
@@ -66,6 +107,15 @@ class TrainerSection(Strict):
     #: ``auto``: CUDA when torch sees a GPU, else the CPU. Under DDP, CPU ranks talk
     #: over gloo and CUDA ranks over NCCL (see docs/distributed.md).
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    #: learning-rate schedule for every optimiser (off: the optimiser's rate throughout)
+    scheduler: SchedulerSection | None = None
+    #: KL annealing (off: ``kl_weight`` from the first step)
+    kl_schedule: KlScheduleSection | None = None
+    #: clip each update's gradients to this global L2 norm (off: no clipping)
+    grad_clip: PositiveFloat | None = None
+    ema: EmaSection | None = None
+    #: needs ``data.validation`` (or a dataset with its own validation split)
+    early_stopping: EarlyStoppingSection | None = None
 
 
 class OutputSection(Strict):
@@ -76,7 +126,7 @@ class Recipe(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     seed: int = Field(0, ge=0, lt=2**63)
     plugins: list[str] = Field(default_factory=list)
-    data: Block
+    data: DataBlock
     model: ModelSection
     trainer: TrainerSection = Field(default_factory=TrainerSection)
     output: OutputSection = Field(default_factory=OutputSection)

@@ -1,0 +1,167 @@
+"""Validation split, best checkpoint, early stopping, schedules, EMA and loggers inside real training runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from condgen.data import hold_out
+from condgen.engine.checkpoint import load_checkpoint
+from condgen.engine.progress import SilentReporter
+from condgen.engine.session import start_run
+from condgen.engine.trainer import Interrupted
+from condgen.errors import DataError, RecipeError
+from condgen.recipe import load_recipe
+from conftest import StopAtStep
+
+TIMING_KEYS = {"images_per_s", "train_seconds", "wall_time", "peak_rss_mb"}
+#: the tiny recipe holds 200 training images in batches of 20; 50 held out leave 150: 8 steps per epoch
+VALIDATION = "data.validation=50"
+EVERYTHING = (
+    VALIDATION,
+    "trainer.epochs=3",
+    "trainer.scheduler={name: cosine, warmup_steps: 5, min_factor: 0.1}",
+    "trainer.kl_schedule={warmup_steps: 10}",
+    "trainer.grad_clip=5.0",
+    "trainer.ema={decay: 0.9}",
+    "trainer.early_stopping={patience: 5}",
+)
+
+
+def train(recipe: Path, *overrides: str, reporter=None) -> Path:
+    run, _ = start_run(load_recipe(recipe, list(overrides)), reporter or SilentReporter())
+    return run.path
+
+
+def rows(run: Path) -> list[dict]:
+    return [{k: v for k, v in json.loads(line).items() if k not in TIMING_KEYS}
+            for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def same(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        if isinstance(a[key], dict):
+            same(a[key], b[key])
+        elif isinstance(a[key], torch.Tensor):
+            assert torch.equal(a[key], b[key]), key
+        else:
+            assert a[key] == b[key], key
+
+
+def test_the_held_out_examples_are_one_fixed_draw_disjoint_from_training() -> None:
+    class Rows:
+        def __len__(self) -> int:
+            return 100
+
+        def batch(self, index):
+            return index, index
+
+    train, validation = hold_out(Rows(), 0.2)
+    again_train, again_validation = hold_out(Rows(), 20)
+    assert torch.equal(validation.rows, again_validation.rows) and torch.equal(train.rows, again_train.rows)
+    assert len(validation) == 20 and len(train) == 80
+    assert set(train.rows.tolist()).isdisjoint(validation.rows.tolist())
+    assert validation.batch(torch.tensor([0]))[0].item() == validation.rows[0].item()
+    with pytest.raises(DataError, match="both need at least one"):
+        hold_out(Rows(), 100)
+
+
+def test_with_a_validation_split_each_epoch_is_scored_on_it_and_the_test_split_is_left_alone(tiny_recipe) -> None:
+    run = train(tiny_recipe, VALIDATION)
+    history = rows(run)
+    assert [row["step"] for row in history] == [8, 16]  # 150 training images: 8 steps of 20
+    assert all("val_elbo" in row and not any(key.startswith("test_") for key in row) for row in history)
+    status = json.loads((run / "run.json").read_text())
+    best = min(history, key=lambda row: row["val_elbo"])
+    assert (status["best_epoch"], status["best_val_elbo"], status["stopped_early"]) == (
+        best["epoch"], best["val_elbo"], False)
+    assert load_checkpoint(run / "checkpoints" / "best.pt")["epoch"] == best["epoch"]
+
+
+def test_another_seed_holds_out_the_same_examples(tiny_recipe) -> None:
+    from condgen.engine.trainer import build_parts
+
+    first = build_parts(load_recipe(tiny_recipe, [VALIDATION])).validation_split.rows
+    second = build_parts(load_recipe(tiny_recipe, [VALIDATION, "seed=7"])).validation_split.rows
+    assert torch.equal(first, second)
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement(tiny_recipe) -> None:
+    # min_delta far above any change: only the first epoch counts as an improvement.
+    run = train(tiny_recipe, VALIDATION, "trainer.epochs=6",
+                "trainer.early_stopping={patience: 2, min_delta: 1000}")
+    assert [row["epoch"] for row in rows(run)] == [1, 2, 3]
+    status = json.loads((run / "run.json").read_text())
+    assert status["stopped_early"] is True and status["best_epoch"] == 1 and status["status"] == "finished"
+    assert load_checkpoint(run / "checkpoints" / "best.pt")["epoch"] == 1
+
+
+def test_early_stopping_without_a_validation_split_is_refused_before_a_run_folder_exists(tiny_recipe) -> None:
+    with pytest.raises(RecipeError, match="needs a validation split"):
+        train(tiny_recipe, "trainer.early_stopping={patience: 2}")
+    assert not (tiny_recipe.parent / "runs").exists()
+
+
+# 8 steps per epoch, 3 epochs: stop inside the warm-ups (step 4), at an epoch's end (8) and in epoch 3 (19).
+@pytest.mark.parametrize("stop_at", [4, 8, 19])
+def test_every_feature_on_resumes_exactly(tiny_recipe, cli, stop_at) -> None:
+    straight = train(tiny_recipe, *EVERYTHING)
+    with pytest.raises(Interrupted):
+        train(tiny_recipe, *EVERYTHING, reporter=StopAtStep(stop_at))
+    (interrupted,) = set((tiny_recipe.parent / "runs").iterdir()) - {straight}
+    code, _, err = cli("run", "--resume", interrupted)
+    assert code == 0, err
+    for name in ("last.pt", "best.pt"):
+        a, b = (load_checkpoint(run / "checkpoints" / name) for run in (straight, interrupted))
+        same(a["model"], b["model"])
+        same(a["ema"], b["ema"])
+        same(a["optimizers"], b["optimizers"])
+        assert a["selection"] == b["selection"]
+    assert rows(straight) == rows(interrupted)
+
+
+def test_the_schedule_sets_every_step_and_the_features_change_the_weights(tiny_recipe) -> None:
+    plain = load_checkpoint(train(tiny_recipe, VALIDATION, "trainer.epochs=3") / "checkpoints" / "last.pt")
+    tuned = load_checkpoint(train(tiny_recipe, *EVERYTHING) / "checkpoints" / "last.pt")
+    group = tuned["optimizers"]["model"]["param_groups"][0]
+    # the last step (23 of 24) set the cosine factor 0.1 + 0.9 * 0.5 * (1 + cos(pi * 18 / 19))
+    assert group["lr"] == pytest.approx(1e-3 * (0.1 + 0.45 * (1 + torch.cos(torch.tensor(torch.pi * 18 / 19)).item())))
+    assert any(not torch.equal(plain["model"][key], tuned["model"][key]) for key in plain["model"])
+    for name, average in tuned["ema"]["weights"].items():  # the average lags the trained weights
+        if average.is_floating_point() and average.dim() > 1:
+            assert not torch.equal(average, tuned["model"][name])
+
+
+def test_eval_uses_best_by_default_says_which_and_which_weights(tiny_recipe, cli) -> None:
+    run = train(tiny_recipe, VALIDATION, "trainer.ema={decay: 0.9}")
+    code, out, err = cli("eval", run, "--k", "2", "--per-class", "5", "--particles", "1")
+    assert code == 0, err
+    settings = json.loads((run / "eval.json").read_text())["settings"]
+    assert (settings["checkpoint"], settings["weights"]) == ("best", "ema")
+    assert "best checkpoint" in out and "moving average" in out
+    code, _, err = cli("eval", run, "--checkpoint", "last", "--k", "2", "--per-class", "5", "--particles", "1")
+    assert code == 0, err
+    assert json.loads((run / "eval.json").read_text())["settings"]["checkpoint"] == "last"
+
+
+def test_a_run_without_validation_has_no_best_checkpoint_to_ask_for(tiny_recipe, cli) -> None:
+    run = train(tiny_recipe, "trainer.epochs=1")
+    assert not (run / "checkpoints" / "best.pt").exists()
+    code, _, err = cli("eval", run, "--checkpoint", "best")
+    assert code == 2 and "no best checkpoint" in err
+
+
+def test_the_recipes_loggers_receive_every_epoch_and_the_sample_grids(tiny_recipe) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tiny_recipe.write_text(tiny_recipe.read_text() + "loggers: [{name: tensorboard}]\n")
+    run = train(tiny_recipe, VALIDATION)
+    events = EventAccumulator(str(run / "tensorboard"), size_guidance={"scalars": 0, "images": 0})
+    events.Reload()
+    assert [(e.step, e.value) for e in events.Scalars("val_elbo")] == [(r["step"], pytest.approx(r["val_elbo"]))
+                                                                        for r in rows(run)]
+    assert [image.step for image in events.Images("samples")] == [8, 16]
