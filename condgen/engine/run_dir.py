@@ -59,8 +59,6 @@ class RunDir:
         except (OSError, ValueError):
             return {}
 
-    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
-        atomic.write_text(self.metrics, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def create_run_dir(output_dir: Path, name: str) -> RunDir:

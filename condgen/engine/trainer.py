@@ -172,6 +172,7 @@ class Trainer:
         self.updates = Updates(
             self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync,
             grad_clip=settings.grad_clip,
+            free_bits=0.0 if settings.kl_schedule is None else settings.kl_schedule.free_bits,
         )
         self.steps_per_epoch = math.ceil(len(self.train_split) / settings.batch_size)
         #: set before each step when the recipe schedules them (None: fixed, nothing done per step)

@@ -93,12 +93,15 @@ class Updates:
         sync: GradientSync | None = None,
         *,
         grad_clip: float | None = None,
+        free_bits: float = 0.0,
     ) -> None:
         self.model = model
         self.heads = heads
         self.kl_weight = kl_weight
         #: each update's gradients are clipped to this global L2 norm (after averaging over processes)
         self.grad_clip = grad_clip
+        #: nats per latent dimension below which the KL is not penalised (0: the plain KL)
+        self.free_bits = free_bits
         self.sync = sync or GradientSync()
         self.stages = plan_stages(order, list(heads))
         model_roles = next(stage.names for stage in self.stages if stage.kind == "model")
@@ -174,6 +177,21 @@ class Updates:
         optimizer.step()
         return values
 
+    def _free_bits_kl(self, shared: TrainingStep) -> torch.Tensor:
+        """sum_j max(free_bits, mean over the batch of KL_j): needs KL per latent dimension in closed form."""
+        q, p = _per_dimension(shared.posterior), _per_dimension(self.model.prior_for(shared.condition))
+        try:
+            per_dimension = torch.distributions.kl_divergence(q, p)
+        except NotImplementedError:
+            per_dimension = None
+        if per_dimension is None or per_dimension.shape != shared.z.shape:
+            raise UserError(
+                "trainer.kl_schedule.free_bits needs the KL per latent dimension in closed form: a posterior and "
+                f"prior that are products over z's dimensions (got {type(q).__name__} and {type(p).__name__}).",
+                hint="Drop free_bits, or use encoders and priors that return torch.distributions.Independent.",
+            )
+        return per_dimension.mean(0).clamp(min=self.free_bits).sum()
+
     def _clip(self, params: list[nn.Parameter]) -> None:
         if self.grad_clip is not None:
             nn.utils.clip_grad_norm_([param for param in params if param.grad is not None], self.grad_clip)
@@ -183,7 +201,8 @@ class Updates:
         losses = shared.losses
         values = losses.as_floats()
         # Unscaled, the model's objective is the -ELBO itself, to the last bit (reconstruction + kl).
-        kl = losses.kl if self.kl_weight == 1.0 else self.kl_weight * losses.kl
+        kl = losses.kl if not self.free_bits else self._free_bits_kl(shared)
+        kl = kl if self.kl_weight == 1.0 else self.kl_weight * kl
         objective = {role: losses.reconstruction if role == "decoder" else losses.reconstruction + kl for role in roles}
         terms = [term for head in self.heads.values() for term in head.model_losses(shared)]
         for term in terms:
@@ -205,3 +224,8 @@ class Updates:
             self._clip(self.model_params[role])
             self.optimizers[role].step()
         return values
+
+
+def _per_dimension(dist: torch.distributions.Distribution) -> torch.distributions.Distribution:
+    """The per-dimension distributions inside an ``Independent`` (the distribution itself otherwise)."""
+    return dist.base_dist if isinstance(dist, torch.distributions.Independent) else dist

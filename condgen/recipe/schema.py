@@ -72,9 +72,12 @@ class SchedulerSection(Strict):
 
 
 class KlScheduleSection(Strict):
-    """KL annealing: the KL weight rises linearly from ~0 to ``kl_weight`` over the first ``warmup_steps``."""
+    """KL annealing: the KL weight rises linearly from ~0 to ``kl_weight`` over the first ``warmup_steps``;
+    free bits: each latent dimension's batch-mean KL counts as at least ``free_bits`` nats in the objective
+    (Kingma et al. 2016), so the optimiser gains nothing by squeezing it below that."""
 
     warmup_steps: int = Field(0, ge=0, le=10**9)
+    free_bits: float = Field(0.0, ge=0, le=1000)
 
 
 class EarlyStoppingSection(Strict):

@@ -15,8 +15,7 @@ import torch
 
 import condgen
 from condgen.engine.atomic import write_text
-
-METRICS_FILE = "metrics.jsonl"
+from condgen.engine.run_dir import METRICS_FILE
 
 
 class JsonlConfig(condgen.ComponentConfig):

@@ -165,3 +165,32 @@ def test_the_recipes_loggers_receive_every_epoch_and_the_sample_grids(tiny_recip
     assert [(e.step, e.value) for e in events.Scalars("val_elbo")] == [(r["step"], pytest.approx(r["val_elbo"]))
                                                                         for r in rows(run)]
     assert [image.step for image in events.Images("samples")] == [8, 16]
+
+
+def test_free_bits_count_each_dimensions_kl_as_at_least_the_threshold(tiny_recipe) -> None:
+    from condgen.engine.updates import Updates
+    from condgen.model import build_model
+
+    resolved = load_recipe(tiny_recipe)
+    composed = build_model(resolved)
+    x, c = composed.dataset.load("train").batch(torch.arange(20))
+    settings = resolved.recipe.trainer
+
+    def kl_objective(free_bits: float):
+        updates = Updates(composed.model, composed.heads, settings.update_order, settings.optimizer, free_bits=free_bits)
+        torch.manual_seed(0)
+        shared = updates.forward(x, c)
+        return updates._free_bits_kl(shared), shared.losses.kl
+
+    clamped, _ = kl_objective(50.0)
+    assert clamped.item() == 100.0  # 2 latent dimensions, each far under 50 nats at initialisation
+    # clamped dimensions pass no gradient: the encoder is not pushed towards the prior below the threshold
+    grads = torch.autograd.grad(clamped, list(composed.model.encoder.parameters()), allow_unused=True)
+    assert all(grad is None or not grad.any() for grad in grads)
+    free, true_kl = kl_objective(1e-12)
+    assert free.item() == pytest.approx(true_kl.item(), rel=1e-5)  # below every dimension's KL: the plain KL
+
+
+def test_a_run_with_free_bits_trains_and_resumes_like_any_other(tiny_recipe) -> None:
+    run = train(tiny_recipe, "trainer.epochs=1", "trainer.kl_schedule={warmup_steps: 5, free_bits: 0.5}")
+    assert json.loads((run / "run.json").read_text())["status"] == "finished"

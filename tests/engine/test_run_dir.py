@@ -68,13 +68,6 @@ def test_status_updates_merge_fields(tmp_path) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", status["updated"])
 
 
-def test_metrics_are_one_json_object_per_line(tmp_path) -> None:
-    run = create_run_dir(tmp_path, "m")
-    run.write_metrics([{"epoch": 1, "test_elbo": 1.5}, {"epoch": 2, "test_elbo": 1.25}])
-    lines = run.metrics.read_text().splitlines()
-    assert [json.loads(line) for line in lines] == [{"epoch": 1, "test_elbo": 1.5}, {"epoch": 2, "test_elbo": 1.25}]
-
-
 def test_open_run_dir_explains_what_is_missing(tmp_path) -> None:
     with pytest.raises(CheckpointError, match="does not exist or is not a folder"):
         open_run_dir(tmp_path / "nope")
