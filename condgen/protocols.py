@@ -82,6 +82,11 @@ class Dataset(Protocol):
 
     Shapes must be known without reading data, so a checkpoint can be sampled
     on a machine that does not have the dataset.
+
+    A dataset that ships its own validation split says so with an attribute
+    ``splits = ("train", "validation", "test")``; the trainer then scores each
+    epoch on ``load("validation")`` (a recipe's ``data.validation`` holds part
+    of the training split out instead).
     """
 
     x_shape: tuple[int, ...]
