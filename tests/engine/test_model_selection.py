@@ -194,3 +194,53 @@ def test_free_bits_count_each_dimensions_kl_as_at_least_the_threshold(tiny_recip
 def test_a_run_with_free_bits_trains_and_resumes_like_any_other(tiny_recipe) -> None:
     run = train(tiny_recipe, "trainer.epochs=1", "trainer.kl_schedule={warmup_steps: 5, free_bits: 0.5}")
     assert json.loads((run / "run.json").read_text())["status"] == "finished"
+
+
+OWN_SPLITS = '''
+import torch
+import condgen
+
+
+class Config(condgen.ComponentConfig):
+    pass
+
+
+class ThreeSplits:
+    """Random 4x4 "images" with one-hot labels, in train, validation and test splits of its own."""
+
+    x_shape, condition_shape = (1, 4, 4), (2,)
+    splits = ("train", "validation", "test")
+
+    def __init__(self, config, context):
+        pass
+
+    def load(self, split):
+        n = {"train": 40, "validation": 12, "test": 8}[split]
+        g = torch.Generator().manual_seed(len(split))
+        labels = torch.arange(n) % 2
+        return condgen.TensorSplit(torch.rand(n, 1, 4, 4, generator=g), torch.eye(2)[labels])
+
+    def preview_conditions(self, per_row):
+        return torch.eye(2).repeat_interleave(per_row, 0)
+
+
+@condgen.hookimpl
+def register_components(register):
+    register("dataset", "three_splits", ThreeSplits, Config)
+'''
+
+
+def test_a_dataset_with_its_own_validation_split_is_scored_on_it(tmp_path) -> None:
+    (tmp_path / "three_splits.py").write_text(OWN_SPLITS)
+    recipe = tmp_path / "own.yaml"
+    recipe.write_text(
+        "name: own\nplugins: [three_splits.py]\ndata: {name: three_splits}\n"
+        "model: {conditioner: {name: concat}, encoder: {name: mlp, hidden: [8], latent_dim: 2}, "
+        "decoder: {name: mlp, hidden: [8]}}\n"
+        f"trainer: {{epochs: 2, batch_size: 10, samples_per_row: 2}}\noutput: {{dir: {tmp_path / 'runs'}}}\n"
+    )
+    run = train(recipe)
+    history = rows(run)
+    assert [row["step"] for row in history] == [4, 8]  # all 40 training examples: nothing held out
+    assert all("val_elbo" in row and "test_elbo" not in row for row in history)
+    assert (run / "checkpoints" / "best.pt").is_file()
