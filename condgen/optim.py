@@ -12,8 +12,18 @@ __all__ = ["OptimizerConfig", "make_optimizer"]
 
 
 def make_optimizer(params: Iterable[torch.nn.Parameter], config: OptimizerConfig) -> torch.optim.Optimizer:
-    if config.name == "adam":
-        return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
-    if config.name == "adamw":
-        return torch.optim.AdamW(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
-    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay)
+    """The recipe's optimiser; with ``fused`` (the default), torch's fused kernel where it has one for these
+    parameters' device and dtype, else its multi-tensor (``foreach``) implementation."""
+    params = list(params)
+    if config.name == "sgd":
+        kind, options = torch.optim.SGD, {"lr": config.lr, "momentum": config.momentum}
+    else:
+        kind = torch.optim.Adam if config.name == "adam" else torch.optim.AdamW
+        options = {"lr": config.lr, "betas": config.betas}
+    options["weight_decay"] = config.weight_decay
+    if not config.fused:
+        return kind(params, foreach=False, **options)
+    try:
+        return kind(params, fused=True, **options)
+    except RuntimeError:  # no fused kernel for this device or dtype
+        return kind(params, foreach=True, **options)

@@ -29,7 +29,7 @@ import torch.distributed as dist
 from torch import nn
 
 from ..errors import DistributedError, UserError
-from .updates import GradientSync
+from .updates import GradientSync, Stopped, non_finite
 
 T = TypeVar("T")
 
@@ -117,15 +117,15 @@ class World:
         return tensor
 
     def mean_over_ranks(
-        self, means: dict[str, float], count: int, flag: bool = False
-    ) -> tuple[dict[str, float], int, bool]:
+        self, means: dict[str, Any], count: int, flag: bool = False
+    ) -> tuple[dict[str, Any], int, bool]:
         """Every rank's ``means`` over its ``count`` examples, as means over all ranks' examples; the total
         count; whether any rank raised ``flag``. One small all-reduce; alone, the arguments unchanged.
         Every rank must pass the same keys."""
         if self.size == 1:
             return means, count, flag
         keys = sorted(means)
-        stats = torch.tensor([means[key] * count for key in keys] + [count, float(flag)], dtype=torch.float64)
+        stats = torch.tensor([float(means[key]) * count for key in keys] + [count, float(flag)], dtype=torch.float64)
         self.all_reduce(stats)
         total = int(stats[-2])
         return {key: float(stats[i]) / max(total, 1) for i, key in enumerate(keys)}, total, bool(stats[-1] > 0)
@@ -301,6 +301,11 @@ class GradientAverage(GradientSync):
         """Record (not raise) a failure found before an optimiser step; :meth:`reduce` shares it."""
         if failure is not None and self.failure is None:
             self.failure = failure
+
+    def check_values(self, values: dict[str, torch.Tensor], stopped: Stopped) -> None:
+        """Read now: the gradient all-reduce waits for the step anyway, and every rank must learn of a
+        non-finite value before any optimiser applies it."""
+        self.check(non_finite({key: float(value) for key, value in values.items()}, stopped))
 
     def reduce(self, params: list[nn.Parameter]) -> None:
         """Average the gradients of ``params`` over the ranks; every rank raises if any rank failed.

@@ -8,7 +8,7 @@ epoch, and the same random number stream, as the run that saved it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -48,11 +48,10 @@ class LoopState:
     history: list[dict[str, Any]] = field(default_factory=list)
     totals: EpochTotals = field(default_factory=EpochTotals)
 
-    def advance(self, values: dict[str, float], count: int) -> None:
-        """One training step of ``count`` examples with these mean values is done."""
+    def advance(self) -> None:
+        """One training step is done (its values reach ``totals`` through a :class:`StepLog`)."""
         self.step_in_epoch += 1
         self.global_step += 1
-        self.totals.add(values, count)
 
     def finish_epoch(self, row: dict[str, Any]) -> None:
         self.history.append(row)
@@ -97,3 +96,46 @@ class LoopState:
         torch.set_rng_state(mine["torch"])
         if "cuda" in mine and device.type == "cuda":
             torch.cuda.set_rng_state(mine["cuda"], device)
+
+
+class StepLog:
+    """The values of the steps since the last read, left where the step computed them.
+
+    Reading a value from a GPU makes the host wait for the device, so the loop
+    reads every few steps instead of every step: :meth:`read` adds each
+    logged step to the epoch's totals in order (the same sums, bit for bit,
+    as adding them one by one) and stops at the first non-finite one.
+    """
+
+    def __init__(self) -> None:
+        self.keys: list[str] | None = None
+        self.rows: list[torch.Tensor] = []
+        self.steps: list[tuple[int, int]] = []  # (global step, examples) of each row
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def add(self, values: dict[str, Any], count: int, global_step: int) -> None:
+        """``values``: 0-dim tensors (one process) or floats (already all-reduced over ranks)."""
+        if self.keys is None:
+            self.keys = list(values)
+        row = [values[key] for key in self.keys]
+        on_device = isinstance(row[0], torch.Tensor)
+        self.rows.append(torch.stack(row) if on_device else torch.tensor(row, dtype=torch.float64))
+        self.steps.append((global_step, count))
+
+    def read(self, totals: Totals, fault: Callable[[dict[str, float], int], Exception | None]) -> dict[str, float] | None:
+        """Add the logged steps to ``totals``; raise ``fault(values, global_step)`` for the first bad one.
+        Returns the last step's values (None when nothing was logged)."""
+        if not self.rows:
+            return None
+        table = torch.stack(self.rows).tolist()
+        steps, self.rows, self.steps = self.steps, [], []
+        values: dict[str, float] = {}
+        for row, (global_step, count) in zip(table, steps):
+            values = dict(zip(self.keys, row))
+            error = fault(values, global_step)
+            if error is not None:
+                raise error
+            totals.add(values, count)
+        return values

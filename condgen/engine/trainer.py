@@ -42,14 +42,16 @@ from .checkpoint import content_digest, save_checkpoint
 from .distributed import SINGLE, World, rank_seed, resolve_device, shard
 from .ema import WeightAverage
 from .loggers import Loggers
-from .loop_state import LoopState, rng_state
+from .loop_state import LoopState, StepLog, rng_state
 from .run_dir import RunDir
 from .schedules import LearningRates, kl_weight
 from .selection import Selection
-from .updates import GradientSync, Updates
+from .updates import GradientSync, Updates, non_finite
 
 #: the -ELBO terms, in a fixed order every rank shares
 TERMS = tuple(f.name for f in fields(Losses))
+#: steps between reads of the step values from the device (and the progress line's refreshes)
+READ_EVERY = 20
 
 
 class Interrupted(UserError):
@@ -182,6 +184,8 @@ class Trainer:
             else LearningRates(settings.scheduler, self.updates.optimizers, settings.epochs * self.steps_per_epoch)
         )
         self.kl_schedule = settings.kl_schedule
+        if self.kl_schedule is not None:
+            self.updates.reports_objective = True
         self.ema = None if settings.ema is None else WeightAverage(self.model, settings.ema.decay)
         #: the weights that are scored, sampled and selected: the moving average when there is one
         self.scored = self.model if self.ema is None else self.ema.model
@@ -193,6 +197,9 @@ class Trainer:
             self.feed,
         ]
         self.loop = LoopState()
+        self.log = StepLog()
+        #: the last mean loss read from the device, for the progress line
+        self.last_loss = float("nan")
         #: the global step of the last checkpoint this process saved or resumed from
         self.saved_step: int | None = None
 
@@ -228,10 +235,21 @@ class Trainer:
             ) from None
         self.saved_step = self.loop.global_step
 
+    def read_log(self) -> None:
+        """Move the logged step values into the epoch's totals; stop at the first non-finite one."""
+        def fault(found: dict[str, float], step: int) -> NumericalError | None:
+            return non_finite(found, lambda what: self._stopped(what, step))
+
+        values = self.log.read(self.loop.totals, fault)
+        if values is not None:
+            self.last_loss = values["loss"]
+
     def save(self, best: bool = False) -> None:
-        """Every rank calls this; rank 0 writes every rank's RNG state with the weights, once it has checked
+        """Every rank calls this (after reading the logged steps: a non-finite value stops the run before its
+        state is saved); rank 0 writes every rank's RNG state with the weights, once it has checked
         that every rank holds the same weights (the averaged gradients keep them equal bit for bit; a plugin
         that changes its parameters outside the optimiser, differently on each rank, would not)."""
+        self.read_log()
         digest = content_digest(self._weights()) if self.world.size > 1 else None
         rng, digests = zip(*self.world.gather((rng_state(self.device), digest)))
         self.world.together(lambda: self._write_checkpoint(list(rng), list(digests), best), main_only=True)
@@ -308,8 +326,11 @@ class Trainer:
         started = time.perf_counter()
         for step in range(loop.step_in_epoch, steps_per_epoch):
             values, count, stop_agreed = self.step(order[step * size : (step + 1) * size], stop_requested())
-            loop.advance(values, count)
-            self.reporter.step(loop.step_in_epoch, values["loss"], count)
+            loop.advance()
+            self.log.add(values, count, loop.global_step)
+            if len(self.log) >= READ_EVERY:
+                self.read_log()
+            self.reporter.step(loop.step_in_epoch, self.last_loss, count)
             # Several ranks stop at the step whose all-reduce first carried a request; one process at once.
             stop = stop_agreed if self.world.size > 1 else stop_requested()
             if (every and loop.global_step % every == 0) or stop:
@@ -324,16 +345,21 @@ class Trainer:
                     ))
         loop.totals.seconds += time.perf_counter() - started
 
-    def step(self, index: torch.Tensor, stop: bool) -> tuple[dict[str, float], int, bool]:
+    def step(self, index: torch.Tensor, stop: bool) -> tuple[dict[str, Any], int, bool]:
         """One step of every update on this rank's rows of the global batch ``index``: the global mean
-        values, the global example count, and whether any rank was asked to ``stop``."""
+        values (on the device in one process), the global example count, and whether any rank was asked
+        to ``stop``."""
         part = shard(index, self.world.rank, self.world.size)
         x, c = self.train_split.batch(part.index)
         if self.learning_rates is not None:
             self.learning_rates.set(self.loop.global_step)
         if self.kl_schedule is not None:
             self.updates.kl_weight = kl_weight(self.recipe.trainer.kl_weight, self.kl_schedule, self.loop.global_step)
-        values = self.updates.step(x.to(self.device), c.to(self.device), self._stopped, weight=part.weight)
+        try:
+            values = self.updates.step(x.to(self.device), c.to(self.device), self._stopped, weight=part.weight)
+        except NumericalError:
+            self.read_log()  # a fault logged at an earlier step (whose NaN weights broke this one) comes first
+            raise
         if self.ema is not None:
             self.ema.update()
         return self.world.mean_over_ranks(values, part.count, stop)
@@ -341,11 +367,13 @@ class Trainer:
     def _nproc_option(self) -> str:
         return f" --nproc {self.world.size}" if self.world.size > 1 else ""
 
-    def _stopped(self, what: str) -> NumericalError:
+    def _stopped(self, what: str, global_step: int | None = None) -> NumericalError:
+        """The error for a fault at ``global_step`` of this epoch (by default the step being taken)."""
         loop = self.loop
+        at = loop.global_step + 1 if global_step is None else global_step
         return NumericalError(
-            f"{what} at epoch {loop.epoch + 1}, step {loop.step_in_epoch + 1} (global step {loop.global_step + 1}); "
-            "the run stopped before applying that step.",
+            f"{what} at epoch {loop.epoch + 1}, step {loop.step_in_epoch - loop.global_step + at} (global step {at}); "
+            "the run stopped without saving that step or any after it.",
             hint=self._last_good_hint(),
         )
 
@@ -353,6 +381,7 @@ class Trainer:
         """Score the epoch (validation split, else the test split as before validation existed), hand the row
         out, and checkpoint: best.pt too when the validation score is the best so far."""
         loop = self.loop
+        self.read_log()
         if self.validation_split is not None:
             row = self.epoch_row(loop.totals.means(), self.elbo_on(self.validation_split), "val")
         else:

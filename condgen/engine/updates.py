@@ -27,6 +27,7 @@ stop together when one of them finds a fault.
 from __future__ import annotations
 
 import math
+from dataclasses import fields
 from typing import Any, Callable
 
 import torch
@@ -38,8 +39,8 @@ from ..optim import OptimizerConfig, make_optimizer
 from ..recipe.update_order import Stage, plan_stages
 from ..training_step import TrainingStep, forward_step
 
-#: sees each update's values before its optimiser steps; raises (or records) the fault that must stop the run
-Check = Callable[[dict[str, float]], None]
+#: sees each update's values (0-dim tensors on the device) before its optimiser steps
+Check = Callable[[dict[str, torch.Tensor]], None]
 #: words the NumericalError for a fault found at this step (the trainer knows the epoch and step)
 Stopped = Callable[[str], NumericalError]
 
@@ -58,6 +59,11 @@ class GradientSync:
         """A fault found before an optimiser step: alone, stop at once."""
         if failure is not None:
             raise failure
+
+    def check_values(self, values: dict[str, torch.Tensor], stopped: Stopped) -> None:
+        """An update's values before its optimiser steps. Alone, nothing to do: reading them here would make
+        every step wait for the device; the trainer reads them every few steps and stops at the first
+        non-finite one, before it saves (the checkpoint before it stays good)."""
 
     def agree(self) -> None:
         """A point where every process learns whether any has failed (after the forward pass)."""
@@ -102,6 +108,9 @@ class Updates:
         self.grad_clip = grad_clip
         #: nats per latent dimension below which the KL is not penalised (0: the plain KL)
         self.free_bits = free_bits
+        #: report each role's objective beside the -ELBO terms even when it equals the -ELBO; set when the
+        #: objective can differ at some step (free bits, a KL schedule), so every step logs the same columns
+        self.reports_objective = free_bits > 0
         self.sync = sync or GradientSync()
         self.stages = plan_stages(order, list(heads))
         model_roles = next(stage.names for stage in self.stages if stage.kind == "model")
@@ -129,13 +138,15 @@ class Updates:
             optimizer.load_state_dict(state[name])
 
     # -- the step ----------------------------------------------------------
-    def step(self, x: torch.Tensor, condition: torch.Tensor, stopped: Stopped, weight: float = 1.0) -> dict[str, float]:
-        """One step of every update in order on this process's rows; the batch's mean values.
+    def step(
+        self, x: torch.Tensor, condition: torch.Tensor, stopped: Stopped, weight: float = 1.0
+    ) -> dict[str, torch.Tensor]:
+        """One step of every update in order on this process's rows; the batch's mean values, on the device.
 
         ``weight`` is this process's share of the global batch (see
-        ``distributed.shard``). A fault (parameters a distribution rejects, a
-        non-finite value) stops the step before the optimiser it would reach,
-        on every process at once.
+        ``distributed.shard``). Parameters a distribution rejects stop the step
+        at once (on every process); non-finite values are the sync's to check
+        (see :meth:`GradientSync.check_values`).
         """
         self.sync.begin(weight)
         shared = None
@@ -144,7 +155,7 @@ class Updates:
         except InvalidParameters as error:
             self.sync.check(stopped(error.message))
         self.sync.agree()
-        values = self.apply(shared, check=lambda found: self.sync.check(non_finite(found, stopped)))
+        values = self.apply(shared, check=lambda found: self.sync.check_values(found, stopped))
         self.sync.average_buffers([self.model, self.heads])
         return values
 
@@ -152,24 +163,24 @@ class Updates:
         """The one forward pass every update of the step shares."""
         return forward_step(self.model, x, condition, generate=bool(self.heads))
 
-    def apply(self, shared: TrainingStep, check: Check) -> dict[str, float]:
+    def apply(self, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         """Every update in order on ``shared``."""
-        values: dict[str, float] = {}
+        values: dict[str, torch.Tensor] = {}
         for stage in self.stages:
             values.update(self.run_stage(stage, shared, check))
         return values
 
-    def run_stage(self, stage: Stage, shared: TrainingStep, check: Check) -> dict[str, float]:
+    def run_stage(self, stage: Stage, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         if stage.kind == "head":
             return self._head_update(stage.names[0], shared, check)
         return self._model_update(stage.names, shared, check)
 
-    def _head_update(self, name: str, shared: TrainingStep, check: Check) -> dict[str, float]:
+    def _head_update(self, name: str, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         head, optimizer = self.heads[name], self.optimizers[name]
         terms = head.head_losses(shared.detached())
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
-        values = {f"{name}_{key}": value.item() for key, value in terms.items()}
+        values = {f"{name}_{key}": value.detach() for key, value in terms.items()}
         check(values)
         params = [param for group in optimizer.param_groups for param in group["params"]]
         self.sync.reduce(params)
@@ -196,23 +207,23 @@ class Updates:
         if self.grad_clip is not None:
             nn.utils.clip_grad_norm_([param for param in params if param.grad is not None], self.grad_clip)
 
-    def _model_update(self, roles: tuple[str, ...], shared: TrainingStep, check: Check) -> dict[str, float]:
+    def _model_update(self, roles: tuple[str, ...], shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         """The -ELBO (its KL scaled by ``kl_weight``) plus the heads' terms, each role its own objective."""
         losses = shared.losses
-        values = losses.as_floats()
+        values = {term.name: getattr(losses, term.name).detach() for term in fields(losses)}
         # Unscaled, the model's objective is the -ELBO itself, to the last bit (reconstruction + kl).
         kl = losses.kl if not self.free_bits else self._free_bits_kl(shared)
         kl = kl if self.kl_weight == 1.0 else self.kl_weight * kl
         objective = {role: losses.reconstruction if role == "decoder" else losses.reconstruction + kl for role in roles}
         terms = [term for head in self.heads.values() for term in head.model_losses(shared)]
         for term in terms:
-            values[term.name] = term.value.item()
+            values[term.name] = term.value.detach()
             for role in roles:
                 if role == "model" or role in term.roles:
                     objective[role] = objective[role] + term.value
-        if roles != ("model",) or self.heads or self.kl_weight != 1.0:  # else the role's loss is the "loss" column
+        if roles != ("model",) or self.heads or self.kl_weight != 1.0 or self.reports_objective:  # else the role's loss is the "loss" column
             for role in roles:
-                values[f"{role}_loss"] = objective[role].item()
+                values[f"{role}_loss"] = objective[role].detach()
         check(values)
         for i, role in enumerate(roles):
             params = self.model_params[role]

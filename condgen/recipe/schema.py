@@ -56,6 +56,9 @@ class OptimizerSection(Strict):
     weight_decay: float = Field(0.0, ge=0)
     betas: tuple[float, float] = (0.9, 0.999)
     momentum: float = Field(0.0, ge=0)
+    #: One kernel for the whole update where torch has one for the device and dtype (else torch's
+    #: multi-tensor ``foreach`` path); false: torch's per-parameter loop. Equal within float rounding.
+    fused: bool = True
 
 
 class SchedulerSection(Strict):

@@ -60,7 +60,7 @@ def test_resolved_recipe_fills_every_default(recipe) -> None:
     assert data["data"]["limit"] is None
     assert data["trainer"]["batch_size"] == 50
     assert data["trainer"]["optimizer"] == {
-        "name": "adam", "lr": 0.001, "weight_decay": 0.0, "betas": [0.9, 0.999], "momentum": 0.0
+        "name": "adam", "lr": 0.001, "weight_decay": 0.0, "betas": [0.9, 0.999], "momentum": 0.0, "fused": True
     }
     assert resolved.part("model", "encoder").config.latent_dim == 3
 
