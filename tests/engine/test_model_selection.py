@@ -244,3 +244,20 @@ def test_a_dataset_with_its_own_validation_split_is_scored_on_it(tmp_path) -> No
     assert [row["step"] for row in history] == [4, 8]  # all 40 training examples: nothing held out
     assert all("val_elbo" in row and "test_elbo" not in row for row in history)
     assert (run / "checkpoints" / "best.pt").is_file()
+
+
+def test_grad_clip_bounds_each_updates_gradient_norm(tiny_recipe) -> None:
+    from condgen.engine.updates import Updates
+    from condgen.model import build_model
+    from condgen.recipe.schema import OptimizerSection
+
+    resolved = load_recipe(tiny_recipe)
+    composed = build_model(resolved)
+    x, c = composed.dataset.load("train").batch(torch.arange(20))
+    before = [p.detach().clone() for p in composed.model.parameters()]
+    # plain SGD with lr 1: the step is minus the (clipped) gradient, so its norm is the gradient's
+    sgd = OptimizerSection(name="sgd", lr=1.0)
+    updates = Updates(composed.model, composed.heads, None, sgd, grad_clip=0.01)
+    updates.step(x, c, lambda what: AssertionError(what))
+    moved = torch.cat([(p.detach() - b).flatten() for p, b in zip(composed.model.parameters(), before)])
+    assert 0 < moved.norm().item() <= 0.01 + 1e-6
