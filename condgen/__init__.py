@@ -22,10 +22,12 @@ from .protocols import (
     Encoder,
     Head,
     LabelledDataset,
+    Logger,
     MaskedDataset,
     MetricDataset,
     Prior,
     RequestableDataset,
+    RunInfo,
     Split,
     StatefulDataset,
     TextDataset,
@@ -36,6 +38,17 @@ from .registry import KINDS, ComponentConfig
 from .training_step import ModelLoss, TrainingStep
 
 __version__ = "0.1.0"
+
+#: The Python API (condgen.api), imported on first use: plugins importing condgen do not pay for the engine.
+_API = ("Run", "load_run", "train")
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'condgen' has no attribute {name!r}")
 
 __all__ = [
     "KINDS",
@@ -56,6 +69,7 @@ __all__ = [
     "Head",
     "LabelledDataset",
     "LikelihoodOptions",
+    "Logger",
     "MaskedDataset",
     "MetricDataset",
     "ModelLoss",
@@ -63,6 +77,7 @@ __all__ = [
     "OutputError",
     "PluginError",
     "Prior",
+    "Run",
     "RecipeError",
     "Seed",
     "RequestableDataset",
@@ -79,7 +94,9 @@ __all__ = [
     "conditions_for",
     "hookimpl",
     "likelihood",
+    "load_run",
     "make_optimizer",
     "resolve_data_root",
+    "train",
     "values_per_entry",
 ]

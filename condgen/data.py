@@ -102,3 +102,39 @@ class TensorSplit:
         if self.scale != 1.0:
             x.mul_(self.scale)
         return x, self.condition[index].to(torch.float32)
+
+
+class SubsetSplit:
+    """Rows ``rows`` of another split, batched through it: a held-out part of the training data."""
+
+    def __init__(self, split, rows: torch.Tensor) -> None:
+        self.split, self.rows = split, rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def batch(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.split.batch(self.rows[index])
+
+
+#: one fixed draw: every seed of a recipe holds out the same examples, so their validation scores compare
+VALIDATION_SEED = 0
+
+
+def hold_out(split, size: int | float) -> tuple[SubsetSplit, SubsetSplit]:
+    """``(train, validation)``: ``size`` examples (or that fraction) of ``split`` drawn once, the rest for training.
+
+    A pure function of the split's length and ``size``, so a resumed run holds out the same examples.
+    """
+    n = len(split)
+    count = size if isinstance(size, int) else round(size * n)
+    if not 0 < count < n:
+        from .errors import DataError
+
+        raise DataError(
+            f"data.validation: {size} leaves {n - count} of the {n} training examples for training and "
+            f"{count} for validation; both need at least one.",
+            hint="Hold out fewer examples (an integer count or a fraction like 0.1).",
+        )
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(VALIDATION_SEED))
+    return SubsetSplit(split, order[count:].sort().values), SubsetSplit(split, order[:count].sort().values)

@@ -83,7 +83,7 @@ def importance_weighted_nll(
     total, count = 0.0, 0
     for start in range(0, len(split), batch_size):
         index = torch.arange(start, min(start + batch_size, len(split)))
-        x, condition = split.batch(index)
+        x, condition = _on_device(model, *split.batch(index))
         total += _log_weights(model, x, condition, k, max_rows).logsumexp(0).sub(math.log(k)).sum().item()
         count += len(index)
     return -total / count
@@ -116,7 +116,7 @@ def negative_elbo(
     total, count = 0.0, 0
     for start in range(0, len(split), batch_size):
         index = torch.arange(start, min(start + batch_size, len(split)))
-        x, condition = split.batch(index)
+        x, condition = _on_device(model, *split.batch(index))
         n = len(x)
         q, prior = model.posterior(x, condition), model.prior_for(condition)
         chunk = max(1, max_rows // n)
@@ -131,6 +131,12 @@ def negative_elbo(
     return total / count
 
 
+def _on_device(model: ConditionalVAE, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Batches come from the (CPU) data; the model may have been moved to a GPU (``condgen.load_run(...).to``)."""
+    device = device_of(model)
+    return tensors if device.type == "cpu" else tuple(tensor.to(device) for tensor in tensors)
+
+
 def _repeat(tensor: torch.Tensor, m: int) -> torch.Tensor:
     """(n, ...) -> (m * n, ...), sample-major, matching ``z.flatten(0, 1)``."""
     return tensor.unsqueeze(0).expand(m, *tensor.shape).reshape(m * tensor.shape[0], *tensor.shape[1:])
@@ -138,10 +144,10 @@ def _repeat(tensor: torch.Tensor, m: int) -> torch.Tensor:
 
 @torch.no_grad()
 def generate_for_labels(model: ConditionalVAE, dataset, per_class: int, batch_size: int = 1000):
-    """``per_class`` images for each label (decoder means at z ~ p(z|c)), with their labels."""
+    """``per_class`` images for each label (decoder means at z ~ p(z|c)), with their labels, on the CPU."""
     labels = torch.arange(dataset.num_classes).repeat_interleave(per_class)
     images = [
-        model.sample(dataset.conditions_for_labels(labels[start : start + batch_size]))
+        model.sample(*_on_device(model, dataset.conditions_for_labels(labels[start : start + batch_size]))).cpu()
         for start in range(0, len(labels), batch_size)
     ]
     return torch.cat(images), labels
@@ -155,6 +161,7 @@ def ignores_condition(model: ConditionalVAE, conditions: torch.Tensor) -> bool:
     seeded metrics that follow are unchanged, and a model that uses its
     condition at all (through the conditioner, a modulator or the prior) differs.
     """
+    (conditions,) = _on_device(model, conditions)
     z = conditions.new_zeros(len(conditions), model.latent_dim)
     other = conditions.roll(1, 0)
     same_prior = torch.equal(model.prior_for(conditions).log_prob(z), model.prior_for(other).log_prob(z))

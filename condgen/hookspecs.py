@@ -25,7 +25,7 @@ def register_components(register: Callable[..., None]) -> None:
     Call ``register(kind, name, factory, config)`` once per component:
 
     - ``kind``: one of ``dataset``, ``conditioner``, ``encoder``, ``decoder``,
-      ``prior``, ``head``, ``text_encoder`` (see :mod:`condgen.protocols` for what each must do);
+      ``prior``, ``head``, ``text_encoder``, ``logger`` (see :mod:`condgen.protocols` for what each must do);
     - ``name``: what recipes write in ``{name: ...}``, unique within the kind;
     - ``factory``: called as ``factory(config, context)`` with the validated
       config and a :class:`condgen.BuildContext`, returns the component;

@@ -88,6 +88,11 @@ class Dataset(Protocol):
 
     Shapes must be known without reading data, so a checkpoint can be sampled
     on a machine that does not have the dataset.
+
+    A dataset that ships its own validation split says so with an attribute
+    ``splits = ("train", "validation", "test")``; the trainer then scores each
+    epoch on ``load("validation")`` (a recipe's ``data.validation`` holds part
+    of the training split out instead).
     """
 
     x_shape: tuple[int, ...]
@@ -303,6 +308,40 @@ class Head(Protocol):
     def model_losses(self, step: "TrainingStep") -> list["ModelLoss"]: ...
 
 
+@dataclass(frozen=True)
+class RunInfo:
+    """What a logger is told when a run starts (or resumes).
+
+    ``rows`` are the metric rows logged before this process started (a resume);
+    ``step`` the global step training continues from (0 for a fresh run).
+    """
+
+    path: Path
+    name: str
+    recipe: dict[str, Any]
+    rows: tuple[dict[str, Any], ...] = ()
+    step: int = 0
+
+
+@runtime_checkable
+class Logger(Protocol):
+    """Where a run's metrics and images go besides the run folder: a file, TensorBoard, MLflow, ...
+
+    Built by ``factory(config, BuildContext(recipe_dir=...))``. Called only in
+    the process that writes the run folder (rank 0). A logger that raises is
+    warned about once and dropped; the run goes on without it.
+    """
+
+    def start(self, run: RunInfo) -> None: ...
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        """One epoch's row (``epoch``, losses, scores, timings) at global step ``step``."""
+
+    def log_images(self, tag: str, images: torch.Tensor, step: int) -> None:
+        """A batch ``(N, C, H, W)`` in [0, 1] on the CPU, e.g. the epoch's sample grid (``samples``)."""
+
+    def finish(self, status: str) -> None:
+        """``finished``, ``interrupted`` or ``failed``: the run's status in run.json."""
 #: what each kind's factory must return
 KIND_PROTOCOLS: dict[str, type] = {
     "dataset": Dataset,
@@ -312,6 +351,7 @@ KIND_PROTOCOLS: dict[str, type] = {
     "prior": Prior,
     "head": Head,
     "text_encoder": TextEncoder,
+    "logger": Logger,
 }
 
 
@@ -320,7 +360,7 @@ def check_built(kind: str, built: Any, label: str) -> None:
     from .errors import PluginError
 
     protocol = KIND_PROTOCOLS[kind]
-    network = kind != "dataset"
+    network = kind not in ("dataset", "logger")
     if not isinstance(built, protocol) or (network and not isinstance(built, nn.Module)):
         needs = f"a torch.nn.Module with the members of condgen.{protocol.__name__}" if network else (
             f"an object with the members of condgen.{protocol.__name__}"

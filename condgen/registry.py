@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from . import origins
 from .errors import PluginError, UserError
 
-KINDS: tuple[str, ...] = ("dataset", "conditioner", "encoder", "decoder", "prior", "head", "text_encoder")
+KINDS: tuple[str, ...] = ("dataset", "conditioner", "encoder", "decoder", "prior", "head", "text_encoder", "logger")
 
 
 class ComponentConfig(BaseModel):

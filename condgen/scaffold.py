@@ -176,6 +176,8 @@ def example_recipe(template: KindTemplate) -> str:
         lines.append(indent + template.recipe_block + "\n" if key == slot else line)
         if key == "prior" and slot == "heads":  # heads are optional: added after the model's parts
             lines.append(indent + template.recipe_block + "\n")
+        if key == "output" and slot == "loggers":  # loggers are optional: added at the end
+            lines.append(template.recipe_block + "\n")
     return "".join(lines)
 
 

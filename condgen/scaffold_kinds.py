@@ -661,6 +661,97 @@ def test_rejects_labels_out_of_range():
     recipe_block="data: {name: __NAME__, train_size: 2000}",
 )
 
+LOGGER = KindTemplate(
+    suffix="Logger",
+    summary="The __NAME__ logger for condgen: each epoch's numbers as a row of a CSV file in the run folder.",
+    module='''"""The ``__NAME__`` logger: each epoch's numbers as a row of a CSV file in the run folder.
+
+A logger receives the run (``start``), one row of numbers per epoch
+(``log_metrics``), the epoch's sample grid (``log_images``) and the run's end
+(``finish``). If it raises, condgen warns once and the run goes on without it.
+"""
+
+from __future__ import annotations
+
+import csv
+
+import torch
+from pydantic import Field
+
+import condgen
+
+__all__ = ["__CLASS__", "__CLASS__Config"]
+
+
+class __CLASS__Config(condgen.ComponentConfig):
+    """The options a recipe may set in its ``loggers`` entry."""
+
+    file: str = Field("metrics.csv", min_length=1, max_length=200, description="CSV file in the run folder")
+
+
+class __CLASS__:
+    """Appends one CSV row per epoch; the header is the first row's keys."""
+
+    def __init__(self, config: __CLASS__Config, context: condgen.BuildContext) -> None:
+        self.config = config
+        self.path = None
+        self.columns: list[str] | None = None
+
+    def start(self, run: condgen.RunInfo) -> None:
+        self.path = run.path / self.config.file
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        new = not self.path.exists()
+        if self.columns is None:
+            self.columns = ["step", *metrics]
+        with self.path.open("a", newline="") as file:
+            writer = csv.DictWriter(file, fieldnames=self.columns, extrasaction="ignore")
+            if new:
+                writer.writeheader()
+            writer.writerow({"step": step, **metrics})
+
+    def log_images(self, tag: str, images: torch.Tensor, step: int) -> None:
+        """A CSV holds no images: the run folder's samples/ has them."""
+
+    def finish(self, status: str) -> None:
+        pass
+
+
+@condgen.hookimpl
+def register_components(register):
+    register("logger", "__NAME__", __CLASS__, __CLASS__Config)
+''',
+    test='''"""The ``__NAME__`` logger against condgen's plugin test kit, then its own behaviour."""
+
+import csv
+from pathlib import Path
+
+import condgen
+from condgen.recipe import load_recipe
+from __MODULE__ import __CLASS__, __CLASS__Config
+
+SLOT = ("loggers", 0)
+
+
+def test_passes_the_condgen_logger_kit(condgen_check):
+    report = condgen_check("logger", "__NAME__")
+    assert "satisfies the logger protocol" in report.passed
+
+
+def test_writes_one_row_per_epoch(tmp_path):
+    logger = __CLASS__(__CLASS__Config(), condgen.BuildContext())
+    logger.start(condgen.RunInfo(tmp_path, "run", {}))
+    logger.log_metrics({"epoch": 1, "test_elbo": 120.5}, 10)
+    logger.log_metrics({"epoch": 2, "test_elbo": 110.0}, 20)
+    logger.finish("finished")
+    with (tmp_path / "metrics.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert [(row["step"], row["test_elbo"]) for row in rows] == [("10", "120.5"), ("20", "110.0")]
+'''
+    + _RECIPE_TEST,
+    recipe_block="loggers: [{name: __NAME__}]",
+)
+
 TEMPLATES: dict[str, KindTemplate] = {
     "dataset": DATASET,
     "conditioner": CONDITIONER,
@@ -668,4 +759,5 @@ TEMPLATES: dict[str, KindTemplate] = {
     "decoder": DECODER,
     "prior": PRIOR,
     "head": HEAD,
+    "logger": LOGGER,
 }

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 import torch
@@ -36,6 +37,7 @@ from .protocols import (
     KIND_PROTOCOLS, BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset,
     MetricDataset, Prior, Split, TextEncoder,
 )
+from .protocols import Logger, RunInfo
 from .registry import Component
 from .training_step import ModelLoss, TrainingStep, forward_step
 
@@ -87,6 +89,8 @@ def check_component(
     config = _check_config(component, options or {}, fail)
     report.passed.append("config round-trips through JSON")
 
+    if kind == "logger":
+        return _check_logger(component, config, fail, report)
     if kind == "dataset":
         dataset = component.build(config, BuildContext())
         _check_protocol(dataset, kind, fail)
@@ -377,6 +381,35 @@ def _check_text_encoder(component, config, steps: int, fail: _Failer, report: Ch
         if not report.loss_after < report.loss_before:
             raise fail("its parameters do not move its output: training cannot shape the text embedding")
         report.passed.append(f"{steps} Adam steps move its vectors ({report.loss_before:.3g} -> {report.loss_after:.3g})")
+    return report
+
+
+def _check_logger(component, config, fail, report) -> CheckReport:
+    """A logger driven through a short run in a scratch run folder: every call returns without raising."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="condgen-check-") as folder:
+        try:
+            logger = component.build(config, BuildContext())
+        except Exception as error:
+            raise fail(f"building it failed: {type(error).__name__}: {error}") from None
+        _check_protocol(logger, "logger", fail)
+        report.passed.append("satisfies the logger protocol")
+        run = RunInfo(Path(folder), "check", {"name": "check", "trainer": {"epochs": 2}})
+        images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+        calls = [
+            ("start", (run,)),
+            ("log_metrics", ({"epoch": 1, "step": 10, "train_loss": 120.5, "test_elbo": 121.0}, 10)),
+            ("log_images", ("samples", images, 10)),
+            ("log_metrics", ({"epoch": 2, "step": 20, "train_loss": 110.0, "test_elbo": 111.5}, 20)),
+            ("finish", ("finished",)),
+        ]
+        for method, args in calls:
+            try:
+                getattr(logger, method)(*args)
+            except Exception as error:
+                raise fail(f"{method} raised {type(error).__name__}: {error}") from None
+        report.passed.append("start, log_metrics, log_images and finish run through a two-epoch run")
     return report
 
 

@@ -215,6 +215,8 @@ def run_copy(trained_run: Path, tmp_path: Path) -> Path:
     copy = tmp_path / trained_run.name
     shutil.copytree(trained_run, copy)
     return copy
+
+
 def bar_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Upright bars of random width (1-6 px) and shear (-0.4-0.4), class = index mod 10; every 7th image blank."""
     generator = numpy.random.default_rng(seed)
@@ -238,3 +240,23 @@ def write_bar_root(root: Path, n_train: int = 140, n_test: int = 70) -> Path:
         write_idx_images(raw / RAW_NAMES[split][0], images)
         write_idx_labels(raw / RAW_NAMES[split][1], labels)
     return root
+
+
+class StopAtStep:
+    """A silent progress reporter that presses Ctrl-C (a real SIGINT) during the given global training step."""
+
+    def __init__(self, at: int) -> None:
+        self.at, self.steps = at, 0
+
+    def start(self, *args) -> None: ...
+    def epoch_done(self, row) -> None: ...
+    def finish(self) -> None: ...
+    def note(self, text) -> None: ...
+    def warn(self, message) -> None: ...
+
+    def step(self, *args) -> None:
+        import signal
+
+        self.steps += 1
+        if self.steps == self.at:
+            signal.raise_signal(signal.SIGINT)

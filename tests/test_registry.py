@@ -112,7 +112,7 @@ def test_builtins_are_registered_under_the_documented_names() -> None:
     for (kind, name), module in expected.items():
         source = registry.get(kind, name).source
         assert (source.module, source.distribution) == (module, "condgen")
-    assert set(KINDS) == {"dataset", "conditioner", "encoder", "decoder", "prior", "head", "text_encoder"}
+    assert set(KINDS) == {"dataset", "conditioner", "encoder", "decoder", "prior", "head", "text_encoder", "logger"}
 
 
 TWIN_PRIOR = prior_plugin("twin")

@@ -25,11 +25,13 @@ from . import PATH, SEED, allow_plugins_option, cli, console, err_console
 @click.option("--train-metric/--no-train-metric", default=True, show_default=True,
               help="For a labelled dataset that ships no metric network, train (once, cached) a small classifier "
               "on its training split for conditional accuracy and FID.")
+@click.option("--checkpoint", type=click.Choice(["best", "last"]), default=None,
+              help="Which weights: best (by the validation score) or last [default: best when the run has one].")
 def eval_command(
     run_path: Path, k: int, per_class: int, seed: int, batch_size: int, particles: int, allow_plugins: bool,
-    train_metric: bool,
+    train_metric: bool, checkpoint: str | None,
 ) -> None:
-    """Evaluate the last checkpoint of RUN; writes RUN/eval.json."""
+    """Evaluate a checkpoint of RUN (best when it has one, else the last); writes RUN/eval.json."""
     from ..engine.evaluate_run import EVAL_FILE, EvalSettings, evaluate_run
 
     settings = EvalSettings(
@@ -37,13 +39,16 @@ def eval_command(
     )
     with err_console.status("evaluating") as status:
         result = evaluate_run(
-            run_path, settings, progress=lambda what: status.update(f"evaluating: {what}"), allow_plugins=allow_plugins
+            run_path, settings, progress=lambda what: status.update(f"evaluating: {what}"),
+            allow_plugins=allow_plugins, checkpoint=checkpoint,
         )
     console.print(result_table(run_path, result))
     for table in control_tables(result):
         console.print(table)
     if result.get("likelihood_mask"):
         console.print("Likelihoods count only the entries the dataset's likelihood mask selects (the unobserved part).")
+    if result["settings"].get("weights") == "ema":
+        console.print("Evaluated the moving average of the weights (trainer.ema).")
     if result.get("note"):
         console.print(f"Note: {result['note']}.")
     console.print(f"Wrote {run_path / EVAL_FILE} ({result['seconds']:.0f} s)")
@@ -61,7 +66,8 @@ ROWS = (
 
 def result_table(run_path: Path, result: dict) -> Table:
     settings = result["settings"]
-    table = Table(title=f"{run_path} (epoch {settings['checkpoint_epoch']})")
+    which = settings.get("checkpoint", "last")
+    table = Table(title=f"{run_path} ({which} checkpoint, epoch {settings['checkpoint_epoch']})")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, label, fmt in ROWS:

@@ -30,11 +30,26 @@ if TYPE_CHECKING:
     help="Train data-parallel on N processes on this machine (starts torchrun; see docs/distributed.md).",
 )
 @allow_plugins_option
-def run(args: tuple[str, ...], resume: Path | None, force: bool, nproc: int | None, allow_plugins: bool) -> None:
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="KEY=A,B,C values are swept: train every combination in turn (a rerun skips finished runs).",
+)
+def run(
+    args: tuple[str, ...], resume: Path | None, force: bool, nproc: int | None, allow_plugins: bool, sweep: bool
+) -> None:
     """Train the model a RECIPE describes; KEY=VALUE pairs override the recipe."""
     from ..engine.distributed import join
 
     recipe_path, overrides = split_args(args, recipe_required=resume is None)
+    if sweep:
+        if resume is not None or (nproc or 1) > 1:
+            raise UserError("--sweep trains one process at a time from a recipe: drop --resume and --nproc.",
+                            hint="Rerunning the same sweep command resumes it.")
+        from .sweep import run_sweep_command
+
+        run_sweep_command(recipe_path, overrides)
+        return
     if nproc is not None:
         from ..engine.launch import check_nproc, launch
 
@@ -92,7 +107,16 @@ def train(
         return
     if history:
         last = history[-1]
-        console.print(f"Finished: test -ELBO {last['test_elbo']:.2f} nats after epoch {last['epoch']}.")
+        if "val_elbo" in last:  # the test split is left to condgen eval
+            status = run_dir.read_status()
+            stopped = " (stopped early)" if status.get("stopped_early") else ""
+            console.print(
+                f"Finished after epoch {last['epoch']}{stopped}: best validation -ELBO "
+                f"{status.get('best_val_elbo', last['val_elbo']):.2f} nats at epoch {status.get('best_epoch')} "
+                f"(checkpoints/best.pt). Test split: condgen eval {run_dir.path}"
+            )
+        else:
+            console.print(f"Finished: test -ELBO {last['test_elbo']:.2f} nats after epoch {last['epoch']}.")
     console.print(f"Run folder: {run_dir.path}")
 
 

@@ -76,7 +76,8 @@ def sample(
     save_grid(images, output, per_row)
     for note in notes:
         console.print(f"Note: {note}.")
-    console.print(f"Wrote {plural(len(images), 'image')} to {output}")
+    weights = " (the moving average of the weights, trainer.ema)" if loaded.weights == "ema" else ""
+    console.print(f"Wrote {plural(len(images), 'image')} to {output} from the {loaded.checkpoint} checkpoint{weights}")
 
 
 def label_ids(dataset, given: tuple[str, ...]) -> torch.Tensor:

@@ -11,7 +11,7 @@ from .run import split_args
 
 @cli.command(cls=RecipeCommand)
 @click.argument("args", nargs=-1, required=True, metavar="RECIPE [KEY=VALUE]...")
-@click.option("--show", is_flag=True, help="Print the resolved recipe (every default filled in).")
+@click.option("--show", is_flag=True, help="Print the resolved recipe (extends merged, overrides applied, every default filled in).")
 def validate(args: tuple[str, ...], show: bool) -> None:
     """Report every problem in RECIPE, with file and line, or print that it is valid."""
     from ..recipe import load_recipe

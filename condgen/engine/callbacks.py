@@ -1,4 +1,4 @@
-"""What the training loop hands out at an epoch's end: sample grids, the metrics file.
+"""What the training loop hands out at an epoch's end: sample grids, rows to the loggers (metrics.jsonl first).
 
 The loop calls every callback at the same two points of each epoch's end
 (under several processes, on rank 0 only); a callback does one job.
@@ -12,6 +12,8 @@ import torch
 from torch import nn
 
 from ..evaluation import device_of
+from ..protocols import RunInfo
+from .loggers import Loggers
 from .run_dir import RunDir
 
 
@@ -27,14 +29,15 @@ class Callback:
 
 
 class SampleGrid(Callback):
-    """A grid of samples for each saved epoch: one row per preview condition of the dataset.
+    """A grid of samples for each saved epoch: one row per preview condition of the dataset; the loggers get it too.
 
     Drawn after the epoch's checkpoint, on a fork of the RNG: training draws the same numbers with or
     without the grid, and a resume that redraws a missing grid draws the same one.
     """
 
-    def __init__(self, model: nn.Module, dataset: Any, run: RunDir, per_row: int) -> None:
+    def __init__(self, model: nn.Module, dataset: Any, run: RunDir, per_row: int, loggers: Loggers | None = None):
         self.model, self.dataset, self.run, self.per_row = model, dataset, run, per_row
+        self.loggers = loggers
 
     def saved(self, history: list[dict[str, Any]]) -> None:
         from .images import save_grid
@@ -44,18 +47,29 @@ class SampleGrid(Callback):
             return
         device = device_of(self.model)
         conditions = self.dataset.preview_conditions(self.per_row).to(device)
+        was_training = self.model.training
         self.model.eval()
         with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             images = self.model.sample(conditions).cpu()
-        self.model.train()
+        self.model.train(was_training)
         save_grid(images, path, self.per_row)
+        if self.loggers is not None:
+            self.loggers.log_images("samples", images, history[-1]["step"])
 
 
-class MetricsFile(Callback):
-    """``metrics.jsonl``, rewritten whole after each checkpoint, so it never runs ahead of one."""
+class LoggerFeed(Callback):
+    """Each checkpointed epoch's row to the loggers (metrics.jsonl first), so they never run ahead of a
+    checkpoint; rows a resumed run already had were handed over in ``Loggers.start``."""
 
-    def __init__(self, run: RunDir) -> None:
-        self.run = run
+    def __init__(self, loggers: Loggers) -> None:
+        self.loggers = loggers
+        self.logged = 0
+
+    def start(self, run: RunInfo) -> None:
+        self.loggers.start(run)
+        self.logged = len(run.rows)
 
     def saved(self, history: list[dict[str, Any]]) -> None:
-        self.run.write_metrics(history)
+        for row in history[self.logged :]:
+            self.loggers.log_metrics(row, row["step"])
+        self.logged = len(history)

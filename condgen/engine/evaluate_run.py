@@ -23,7 +23,7 @@ from ..evaluation import (
 )
 from ..protocols import ControlledDataset, LabelledDataset, MetricDataset
 from .atomic import write_json
-from .loaded_run import load_run
+from .loaded_run import LoadedRun, load_run
 from .run_dir import EVAL_FILE
 
 __all__ = ["EVAL_FILE", "EvalSettings", "evaluate_run"]
@@ -50,7 +50,7 @@ def _scores_a_mask(model, split) -> bool:
 def _metric_network(dataset, loaded, settings: EvalSettings, progress) -> tuple[Any, dict[str, Any] | None]:
     """The network that judges samples, and what eval.json says about it: shipped, trained here (cached), or none."""
     if isinstance(dataset, MetricDataset):
-        network = dataset.metric_network()
+        network = dataset.metric_network()  # on the CPU: generated images come back there
         return network, {"source": "shipped with the dataset", "network": f"{type(network).__module__}.{type(network).__qualname__}"}
     if not (settings.train_metric and isinstance(dataset, LabelledDataset)):
         return None, None
@@ -65,10 +65,17 @@ def _metric_network(dataset, loaded, settings: EvalSettings, progress) -> tuple[
 
 
 def evaluate_run(
-    path: Path, settings: EvalSettings, progress=lambda message: None, *, allow_plugins: bool = False
+    path: Path, settings: EvalSettings, progress=lambda message: None, checkpoint: str | None = None, *,
+    allow_plugins: bool = False,
 ) -> dict[str, Any]:
-    """Compute every metric, then write ``eval.json`` atomically (nothing is written if any step fails)."""
-    loaded = load_run(path, allow_plugins=allow_plugins)
+    """Compute every metric, then write ``eval.json`` atomically (nothing is written if any step fails).
+
+    ``checkpoint``: ``best`` or ``last``; by default best when the run has one."""
+    return evaluate_loaded(load_run(path, checkpoint, allow_plugins=allow_plugins), settings, progress)
+
+
+def evaluate_loaded(loaded: LoadedRun, settings: EvalSettings, progress=lambda message: None) -> dict[str, Any]:
+    """:func:`evaluate_run` for a run already open (on whatever device its model was moved to)."""
     model, dataset = loaded.model, loaded.dataset
     test = dataset.load("test")
     started = time.perf_counter()
@@ -136,6 +143,8 @@ def evaluate_run(
         "batch_size": settings.batch_size,
         "particles": settings.particles,
         "train_metric": settings.train_metric,
+        "checkpoint": loaded.checkpoint,
+        "weights": loaded.weights,
         "checkpoint_epoch": loaded.epoch,
         "checkpoint_step": loaded.state["global_step"],
         "recipe_digest": loaded.resolved.digest(),

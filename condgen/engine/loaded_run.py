@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
+
+import torch
 
 from ..conditions import restore_dataset_state
-from ..errors import CheckpointError
+from ..errors import CheckpointError, UserError
 from ..model import ConditionalVAE, build_model
+from ..protocols import LabelledDataset
 from ..recipe import ResolvedRecipe, load_recipe
 from .open_run import check_run, edited_recipe_error
-from .run_dir import RunDir
+from .run_dir import RunDir, open_run_dir
 
 
 @dataclass
@@ -21,14 +24,28 @@ class LoadedRun:
     model: ConditionalVAE
     dataset: Any
     state: dict[str, Any]
+    #: which checkpoint the weights came from: ``best`` (checkpoints/best.pt) or ``last``
+    checkpoint: str = "last"
+    #: ``ema`` when the moving average of the weights was loaded (``trainer.ema``), else ``trained``
+    weights: str = "trained"
 
     @property
     def epoch(self) -> int:
         return self.state["epoch"]
 
+    def label_conditions(self, labels: Sequence[int], per_label: int) -> torch.Tensor:
+        """``per_label`` conditions for each class label in turn (label-major), from the run's dataset."""
+        if not isinstance(self.dataset, LabelledDataset):
+            raise UserError(f"The dataset of {str(self.run.path)!r} has no class labels: sample without one (drop --label).")
+        return self.dataset.conditions_for_labels(torch.tensor(list(labels)).repeat_interleave(per_label))
 
-def load_run(path: Path, *, allow_plugins: bool = False) -> LoadedRun:
-    """The run's model with its checkpoint's weights, in eval mode.
+
+CHECKPOINTS = ("best", "last")
+
+
+def load_run(path: Path, checkpoint: str | None = None, *, allow_plugins: bool = False) -> LoadedRun:
+    """The run's model with a checkpoint's weights, in eval mode: ``best`` (by the validation score) or
+    ``last``; by default best when the run has one. The moving average of the weights when it kept one.
 
     The checkpoint must come from the recipe saved beside it: a recipe edited
     after training (or a checkpoint copied in from elsewhere) is refused, since
@@ -36,7 +53,18 @@ def load_run(path: Path, *, allow_plugins: bool = False) -> LoadedRun:
     plugin is imported; a plugin module the recipe names is imported only with
     ``allow_plugins`` (see :mod:`condgen.engine.open_run`).
     """
-    checked = check_run(path)
+    folder = open_run_dir(path)
+    if checkpoint is None:
+        checkpoint = "best" if folder.best_checkpoint.is_file() else "last"
+    if checkpoint not in CHECKPOINTS:
+        raise UserError(f"Unknown checkpoint {checkpoint!r}: use best or last.")
+    if checkpoint == "best" and not folder.best_checkpoint.is_file():
+        raise CheckpointError(
+            f"Run {str(folder.path)!r} has no best checkpoint: only a run with a validation split "
+            "(data.validation) keeps one.",
+            hint="Use --checkpoint last.",
+        )
+    checked = check_run(path, checkpoint)
     run, state = checked.run, checked.state
     if not checked.recipe_is_the_checkpoints:
         raise edited_recipe_error(run)
@@ -45,10 +73,11 @@ def load_run(path: Path, *, allow_plugins: bool = False) -> LoadedRun:
     if state["recipe_digest"] != resolved.digest():
         raise edited_recipe_error(run)
     composed = build_model(resolved)
+    weights = "ema" if "ema" in state else "trained"
     try:
-        composed.model.load_state_dict(state["model"])
-    except (KeyError, RuntimeError) as error:
+        composed.model.load_state_dict(state["ema"]["weights"] if weights == "ema" else state["model"])
+    except (KeyError, RuntimeError, TypeError) as error:
         raise CheckpointError(f"The checkpoint of {str(run.path)!r} does not fit its recipe's model: {error}") from None
     composed.model.eval()
     restore_dataset_state(composed.dataset, state.get("dataset"))
-    return LoadedRun(run, resolved, composed.model, composed.dataset, state)
+    return LoadedRun(run, resolved, composed.model, composed.dataset, state, checkpoint, weights)

@@ -57,10 +57,11 @@ class CheckedRun:
             )
 
 
-def check_run(path: Path) -> CheckedRun:
-    """The run folder's structure, its checkpoint (readable, checksummed, well-formed) and its recipe's YAML."""
+def check_run(path: Path, checkpoint: str = "last") -> CheckedRun:
+    """The run folder's structure, a checkpoint (readable, checksummed, well-formed; ``last`` or ``best``) and
+    its recipe's YAML."""
     run = open_run_dir(path)
-    state = load_checkpoint(run.checkpoint)
+    state = load_checkpoint(run.best_checkpoint if checkpoint == "best" else run.checkpoint)
     data, _ = read_yaml_file(run.recipe)
     return CheckedRun(run, state, data)
 

@@ -69,9 +69,10 @@ class RichReporter:
 
     def epoch_done(self, row: dict[str, Any]) -> None:
         self.epoch = row["epoch"]
+        split = "val" if "val_elbo" in row else "test"
         self.console.print(
             f"epoch {row['epoch']:>3}/{self.epochs}  train -ELBO {row['train_loss']:8.2f}  "
-            f"test -ELBO {row['test_elbo']:8.2f}  {row['images_per_s']:>9,.0f} img/s  "
+            f"{split} -ELBO {row[f'{split}_elbo']:8.2f}  {row['images_per_s']:>9,.0f} img/s  "
             f"{row['train_seconds']:6.1f} s"
             + (f" + {row['compile_seconds']:.1f} s compiling" if row.get("compile_seconds") else "")
         )

@@ -2,7 +2,7 @@
 
 ``runs/<recipe>-<timestamp>/`` holds ``recipe.yaml`` (resolved), ``run.json``
 (status: running, finished, failed or interrupted), ``metrics.jsonl``,
-``samples/epoch-NNN.png`` and ``checkpoints/last.pt``.
+``samples/epoch-NNN.png``, ``checkpoints/last.pt`` and (with a validation split) ``checkpoints/best.pt``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ STATUS_FILE = "run.json"
 METRICS_FILE = "metrics.jsonl"
 CHECKPOINT = Path("checkpoints") / "last.pt"
 EVAL_FILE = "eval.json"
+#: the weights of the epoch with the best validation score (runs with a validation split)
+BEST_CHECKPOINT = Path("checkpoints") / "best.pt"
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class RunDir:
     @property
     def checkpoint(self) -> Path:
         return self.path / CHECKPOINT
+
+    @property
+    def best_checkpoint(self) -> Path:
+        return self.path / BEST_CHECKPOINT
 
     @property
     def recipe(self) -> Path:
@@ -87,8 +93,6 @@ class RunDir:
                 epoch = 0
         return max(epoch, 0)
 
-    def write_metrics(self, rows: list[dict[str, Any]]) -> None:
-        atomic.write_text(self.metrics, "".join(json.dumps(row) + "\n" for row in rows))
 
 
 def create_run_dir(output_dir: Path, name: str) -> RunDir:

@@ -152,16 +152,27 @@ def _fit(trainer: Trainer) -> list[dict]:
     except (Interrupted, KeyboardInterrupt):
         if world.is_main:
             _record(run, "interrupted", epoch=trainer.loop.epoch, step_in_epoch=trainer.loop.step_in_epoch)
+            _close_loggers(trainer, "interrupted")
         raise
     except BaseException as error:
         message = error.message if isinstance(error, UserError) else f"{type(error).__name__}: {error}"
         if world.is_main:
             _record(run, "failed", error=message, epoch=trainer.loop.epoch)
+            _close_loggers(trainer, "failed")
         raise
     finally:
         trainer.reporter.finish()  # clears a live progress bar before anything else is printed
-    world.together(lambda: run.write_status("finished", epoch=trainer.loop.epoch), main_only=True)
+    world.together(lambda: trainer.finish_loggers("finished"), main_only=True)
+    world.together(lambda: run.write_status("finished", epoch=trainer.loop.epoch, **trainer.outcome()), main_only=True)
     return history
+
+
+def _close_loggers(trainer: Trainer, status: str) -> None:
+    """Best effort, like ``_record``: the error that stopped the run is the one to report."""
+    try:
+        trainer.finish_loggers(status)
+    except Exception:
+        pass
 
 
 def _record(run: RunDir, status: str, **fields: Any) -> None:

@@ -32,16 +32,22 @@ from torch import nn
 
 from .. import __version__
 from ..conditions import dataset_state
-from ..errors import CheckpointError, DistributedError, Notice, NumericalError
+from ..data import hold_out
+from ..errors import CheckpointError, DistributedError, Notice, NumericalError, RecipeError, UserError
 from ..evaluation import elbo_totals, evaluate_elbo
 from ..model import ConditionalVAE, Losses, build_model
 from ..recipe import ResolvedRecipe
-from .callbacks import Callback, MetricsFile, SampleGrid
+from ..protocols import RunInfo
+from .callbacks import Callback, LoggerFeed, SampleGrid
 from .checkpoint import content_digest, save_checkpoint
 from .compiled import Compiler, wants_compile
 from .distributed import SINGLE, World, rank_seed, resolve_device, shard
+from .ema import WeightAverage
+from .loggers import Loggers
 from .loop_state import LoopState, StepLog, rng_state
 from .run_dir import RunDir
+from .schedules import LearningRates, kl_weight
+from .selection import Selection
 from .updates import GradientSync, Updates, non_finite
 
 #: the -ELBO terms, in a fixed order every rank shares
@@ -115,6 +121,8 @@ class TrainingParts:
     dataset: Any
     train_split: Any
     test_split: Any
+    #: held out of the training data (``data.validation``) or the dataset's own; None: no validation
+    validation_split: Any = None
 
     def facts(self) -> dict[str, Any]:
         """What every rank must share (checked before the first step)."""
@@ -122,6 +130,7 @@ class TrainingParts:
             "recipe": self.resolved.digest()[:12],
             "device": self.device.type,
             "training examples": len(self.train_split),
+            "validation examples": 0 if self.validation_split is None else len(self.validation_split),
             "test examples": len(self.test_split),
         }
 
@@ -137,10 +146,26 @@ def build_parts(resolved: ResolvedRecipe, world: World = SINGLE) -> TrainingPart
     torch.manual_seed(resolved.recipe.seed)
     composed = build_model(resolved)
     model, heads, dataset = composed.model.to(device), composed.heads.to(device), composed.dataset
-    parts = TrainingParts(resolved, device, model, heads, dataset, dataset.load("train"), dataset.load("test"))
+    train, validation = load_training_splits(resolved, dataset)
+    parts = TrainingParts(resolved, device, model, heads, dataset, train, dataset.load("test"), validation)
     if world.rank:  # the same initial weights everywhere, but each rank its own reparameterisation noise
         torch.manual_seed(rank_seed(resolved.recipe.seed, world.rank))
     return parts
+
+
+def load_training_splits(resolved: ResolvedRecipe, dataset: Any) -> tuple[Any, Any]:
+    """The training split and the validation split: ``data.validation`` held out of the training data, else
+    the dataset's own (one that lists ``"validation"`` in ``splits``), else none."""
+    held_out = resolved.recipe.data.validation
+    if held_out is not None:
+        return hold_out(dataset.load("train"), held_out)
+    validation = dataset.load("validation") if "validation" in getattr(dataset, "splits", ()) else None
+    if validation is None and resolved.recipe.trainer.early_stopping is not None:
+        raise RecipeError(
+            "trainer.early_stopping needs a validation split: the test split never selects a model.",
+            hint="Add data.validation: 5000 (examples held out of the training data) or a fraction like 0.1.",
+        )
+    return dataset.load("train"), validation
 
 
 class Trainer:
@@ -162,16 +187,35 @@ class Trainer:
         self.device = parts.device
         self.model, self.heads, self.dataset = parts.model, parts.heads, parts.dataset
         self.train_split, self.test_split = parts.train_split, parts.test_split
+        self.validation_split = parts.validation_split
         settings = self.recipe.trainer
         compiler = Compiler(wants_compile(settings.compile, self.device), reporter.warn)
         self.updates = Updates(
             self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync, compiler,
             autocast=torch.bfloat16 if settings.precision == "bf16" else None,
+            grad_clip=settings.grad_clip,
+            free_bits=0.0 if settings.kl_schedule is None else settings.kl_schedule.free_bits,
         )
         self._compiled_until = 0.0  # the compiler's total when training time was last accounted
+        self.steps_per_epoch = math.ceil(len(self.train_split) / settings.batch_size)
+        #: set before each step when the recipe schedules them (None: fixed, nothing done per step)
+        self.learning_rates = (
+            None
+            if settings.scheduler is None
+            else LearningRates(settings.scheduler, self.updates.optimizers, settings.epochs * self.steps_per_epoch)
+        )
+        self.kl_schedule = settings.kl_schedule
+        if self.kl_schedule is not None:
+            self.updates.reports_objective = True
+        self.ema = None if settings.ema is None else WeightAverage(self.model, settings.ema.decay)
+        #: the weights that are scored, sampled and selected: the moving average when there is one
+        self.scored = self.model if self.ema is None else self.ema.model
+        self.selection = None if self.validation_split is None else Selection(settings.early_stopping)
+        self.loggers = Loggers.for_recipe(self.resolved)
+        self.feed = LoggerFeed(self.loggers)
         self.callbacks: list[Callback] = [
-            MetricsFile(run),  # before the grid: a grid that fails on user settings loses no row
-            SampleGrid(self.model, self.dataset, run, settings.samples_per_row),
+            self.feed,  # metrics.jsonl first: a grid that fails on user settings loses no row
+            SampleGrid(self.scored, self.dataset, run, settings.samples_per_row, self.loggers),
         ]
         self.loop = LoopState()
         self.log = StepLog()
@@ -193,6 +237,8 @@ class Trainer:
             "dataset": dataset_state(self.dataset),
             "world_size": self.world.size,
             **self.loop.state(rng or [rng_state(self.device)]),
+            **({} if self.ema is None else {"ema": self.ema.state_dict()}),
+            **({} if self.selection is None else {"selection": self.selection.state()}),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -201,6 +247,10 @@ class Trainer:
             self.updates.load_state_dict(state["optimizers"])
             self.heads.load_state_dict(state["heads"])
             self.loop.restore(state, self.world, self.device, self.recipe.seed)
+            if self.ema is not None:
+                self.ema.load_state_dict(state["ema"])
+            if self.selection is not None:
+                self.selection.restore(state["selection"])
         except (KeyError, RuntimeError, ValueError, TypeError) as error:
             raise CheckpointError(
                 f"Checkpoint {str(self.run.checkpoint)!r} does not fit this recipe's model: {error}"
@@ -216,7 +266,7 @@ class Trainer:
         if values is not None:
             self.last_loss = values["loss"]
 
-    def save(self) -> None:
+    def save(self, best: bool = False) -> None:
         """Every rank calls this (after reading the logged steps: a non-finite value stops the run before its
         state is saved); rank 0 writes every rank's RNG state with the weights, once it has checked
         that every rank holds the same weights (the averaged gradients keep them equal bit for bit; a plugin
@@ -224,10 +274,10 @@ class Trainer:
         self.read_log()
         digest = content_digest(self._weights()) if self.world.size > 1 else None
         rng, digests = zip(*self.world.gather((rng_state(self.device), digest)))
-        self.world.together(lambda: self._write_checkpoint(list(rng), list(digests)), main_only=True)
+        self.world.together(lambda: self._write_checkpoint(list(rng), list(digests), best), main_only=True)
         self.saved_step = self.loop.global_step
 
-    def _write_checkpoint(self, rng: list[dict[str, torch.Tensor]], digests: list[str | None]) -> None:
+    def _write_checkpoint(self, rng: list[dict[str, torch.Tensor]], digests: list[str | None], best: bool) -> None:
         if len(set(digests)) > 1:
             differ = [rank for rank, digest in enumerate(digests) if digest != digests[0]]
             raise DistributedError(
@@ -245,7 +295,10 @@ class Trainer:
                     "(a gradient was not finite); the run stopped without saving it.",
                     hint=self._last_good_hint(),
                 )
-        save_checkpoint(self.run.checkpoint, self.state(rng))
+        state = self.state(rng)
+        if best:  # first: a crash between the two writes repeats this epoch, which rewrites best.pt the same
+            save_checkpoint(self.run.best_checkpoint, state)
+        save_checkpoint(self.run.checkpoint, state)
 
     def _weights(self) -> dict[str, torch.Tensor]:
         """The model's and the heads' parameters and buffers, under the names the checks report.
@@ -265,21 +318,35 @@ class Trainer:
     # -- the loop ----------------------------------------------------------
     def fit(self) -> list[dict[str, Any]]:
         settings, loop = self.recipe.trainer, self.loop
-        steps_per_epoch = math.ceil(len(self.train_split) / settings.batch_size)
+        steps_per_epoch = self.steps_per_epoch
         self.model.train()
+        self.world.together(lambda: self.feed.start(self.run_info()), main_only=True)
         if loop.history and loop.step_in_epoch == 0:  # killed between an epoch's checkpoint and its callbacks
             self._call_back(lambda callback: callback.saved(loop.history))
         self.reporter.start(loop.epoch, settings.epochs, steps_per_epoch, loop.step_in_epoch)
         # SIGTERM (a scheduler, systemd, kill) stops a one-process run like Ctrl-C; under torchrun the agent owns it.
         signals = (signal.SIGINT, signal.SIGTERM) if self.world.size == 1 else (signal.SIGINT,)
         with stop_at_step_boundary(signals) as stop_requested:
-            while loop.epoch < settings.epochs:
+            while loop.epoch < settings.epochs and not (self.selection is not None and self.selection.should_stop):
                 self.train_epoch(steps_per_epoch, stop_requested)
                 self.end_epoch()
         if loop.history:  # a run killed between its last checkpoint and metrics write catches up here
             self._call_back(lambda callback: callback.saved(loop.history))
         self.reporter.finish()
         return loop.history
+
+    def run_info(self) -> RunInfo:
+        loop = self.loop
+        return RunInfo(self.run.path, self.recipe.name, self.resolved.to_dict(), tuple(loop.history), loop.global_step)
+
+    def finish_loggers(self, status: str) -> None:
+        """The run's end as run.json records it (rank 0's loggers only)."""
+        if self.world.is_main:
+            self.loggers.finish(status)
+
+    def outcome(self) -> dict[str, Any]:
+        """What run.json adds about model selection (nothing without a validation split)."""
+        return {} if self.selection is None else self.selection.summary()
 
     def train_epoch(self, steps_per_epoch: int, stop_requested: StopRequest) -> None:
         """The epoch's remaining steps, with a checkpoint every ``checkpoint_every_steps`` and on Ctrl-C."""
@@ -324,11 +391,17 @@ class Trainer:
         to ``stop``."""
         part = shard(index, self.world.rank, self.world.size)
         x, c = self.train_split.batch(part.index)
+        if self.learning_rates is not None:
+            self.learning_rates.set(self.loop.global_step)
+        if self.kl_schedule is not None:
+            self.updates.kl_weight = kl_weight(self.recipe.trainer.kl_weight, self.kl_schedule, self.loop.global_step)
         try:
             values = self.updates.step(x.to(self.device), c.to(self.device), self._stopped, weight=part.weight)
         except NumericalError:
             self.read_log()  # a fault logged at an earlier step (whose NaN weights broke this one) comes first
             raise
+        if self.ema is not None:
+            self.ema.update()
         return self.world.mean_over_ranks(values, part.count, stop)
 
     def _nproc_option(self) -> str:
@@ -345,35 +418,42 @@ class Trainer:
         )
 
     def end_epoch(self) -> None:
+        """Score the epoch (validation split, else the test split as before validation existed), hand the row
+        out, and checkpoint: best.pt too when the validation score is the best so far."""
         loop = self.loop
         self.read_log()
-        row = self.epoch_row(loop.totals.means(), self.test_elbo())
+        if self.validation_split is not None:
+            row = self.epoch_row(loop.totals.means(), self.elbo_on(self.validation_split), "val")
+        else:
+            row = self.epoch_row(loop.totals.means(), self.elbo_on(self.test_split), "test")
+        improved = self.selection is not None and self.selection.update(row)
         self._call_back(lambda callback: callback.epoch_end(loop.epoch + 1, row))
         loop.finish_epoch(row)
-        self.save()  # first: nothing after it (the metrics, the sample grid) can lose the epoch
+        self.save(best=improved)  # first: nothing after it (the metrics, the sample grid) can lose the epoch
         self._call_back(lambda callback: callback.saved(loop.history))
         self.reporter.epoch_done(row)
 
-    def test_elbo(self) -> dict[str, float]:
-        """The test -ELBO; under several ranks each scores a contiguous shard and the sums are all-reduced."""
+    def elbo_on(self, split: Any) -> dict[str, float]:
+        """The -ELBO of the scored weights on ``split``; under several ranks each scores a contiguous shard and
+        the sums are all-reduced."""
         settings = self.recipe.trainer
         if self.world.size == 1:
-            return evaluate_elbo(self.model, self.test_split, settings.eval_batch_size)
-        rows = torch.arange(len(self.test_split)).tensor_split(self.world.size)[self.world.rank]
-        local = self.world.together(lambda: elbo_totals(self.model, self.test_split, settings.eval_batch_size, rows))
+            return evaluate_elbo(self.scored, split, settings.eval_batch_size)
+        rows = torch.arange(len(split)).tensor_split(self.world.size)[self.world.rank]
+        local = self.world.together(lambda: elbo_totals(self.scored, split, settings.eval_batch_size, rows))
         means = local.means()
         return self.world.mean_over_ranks({term: means.get(term, 0.0) for term in TERMS}, local.examples)[0]
 
-    def epoch_row(self, train: dict[str, float], test: dict[str, float]) -> dict[str, Any]:
-        """The epoch's line of ``metrics.jsonl``."""
+    def epoch_row(self, train: dict[str, float], scores: dict[str, float], split: str) -> dict[str, Any]:
+        """The epoch's line of ``metrics.jsonl``; ``split`` names the held-out split scored (val or test)."""
         totals = self.loop.totals
         return {
             "epoch": self.loop.epoch + 1,
             "step": self.loop.global_step,
             **{f"train_{key}": value for key, value in train.items()},
-            "test_elbo": test["loss"],
-            "test_reconstruction": test["reconstruction"],
-            "test_kl": test["kl"],
+            f"{split}_elbo": scores["loss"],
+            f"{split}_reconstruction": scores["reconstruction"],
+            f"{split}_kl": scores["kl"],
             "images_per_s": totals.examples / max(totals.seconds, 1e-9),
             "train_seconds": totals.seconds,
             "compile_seconds": totals.compile_seconds,

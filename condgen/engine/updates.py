@@ -100,10 +100,20 @@ class Updates:
         sync: GradientSync | None = None,
         compiler: Compiler | None = None,
         autocast: torch.dtype | None = None,
+        *,
+        grad_clip: float | None = None,
+        free_bits: float = 0.0,
     ) -> None:
         self.model = model
         self.heads = heads
         self.kl_weight = kl_weight
+        #: each update's gradients are clipped to this global L2 norm (after averaging over processes)
+        self.grad_clip = grad_clip
+        #: nats per latent dimension below which the KL is not penalised (0: the plain KL)
+        self.free_bits = free_bits
+        #: report each role's objective beside the -ELBO terms even when it equals the -ELBO; set when the
+        #: objective can differ at some step (free bits, a KL schedule), so every step logs the same columns
+        self.reports_objective = free_bits > 0
         self.sync = sync or GradientSync()
         #: compiles (when asked) the shared forward pass and each head's two losses
         self.compiler = compiler or Compiler(False, print)
@@ -185,16 +195,38 @@ class Updates:
         terms["loss"].backward()
         values = {f"{name}_{key}": value.detach() for key, value in terms.items()}
         check(values)
-        self.sync.reduce([param for group in optimizer.param_groups for param in group["params"]])
+        params = [param for group in optimizer.param_groups for param in group["params"]]
+        self.sync.reduce(params)
+        self._clip(params)
         optimizer.step()
         return values
+
+    def _free_bits_kl(self, shared: TrainingStep) -> torch.Tensor:
+        """sum_j max(free_bits, mean over the batch of KL_j): needs KL per latent dimension in closed form."""
+        q, p = _per_dimension(shared.posterior), _per_dimension(self.model.prior_for(shared.condition))
+        try:
+            per_dimension = torch.distributions.kl_divergence(q, p)
+        except NotImplementedError:
+            per_dimension = None
+        if per_dimension is None or per_dimension.shape != shared.z.shape:
+            raise UserError(
+                "trainer.kl_schedule.free_bits needs the KL per latent dimension in closed form: a posterior and "
+                f"prior that are products over z's dimensions (got {type(q).__name__} and {type(p).__name__}).",
+                hint="Drop free_bits, or use encoders and priors that return torch.distributions.Independent.",
+            )
+        return per_dimension.mean(0).clamp(min=self.free_bits).sum()
+
+    def _clip(self, params: list[nn.Parameter]) -> None:
+        if self.grad_clip is not None:
+            nn.utils.clip_grad_norm_([param for param in params if param.grad is not None], self.grad_clip)
 
     def _model_update(self, roles: tuple[str, ...], shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         """The -ELBO (its KL scaled by ``kl_weight``) plus the heads' terms, each role its own objective."""
         losses = shared.losses
         values = {term.name: getattr(losses, term.name).detach() for term in fields(losses)}
         # Unscaled, the model's objective is the -ELBO itself, to the last bit (reconstruction + kl).
-        kl = losses.kl if self.kl_weight == 1.0 else self.kl_weight * losses.kl
+        kl = losses.kl if not self.free_bits else self._free_bits_kl(shared)
+        kl = kl if self.kl_weight == 1.0 else self.kl_weight * kl
         objective = {role: losses.reconstruction if role == "decoder" else losses.reconstruction + kl for role in roles}
         terms = [term for name in self.heads for term in self.model_losses[name](shared)]
         for term in terms:
@@ -202,7 +234,7 @@ class Updates:
             for role in roles:
                 if role == "model" or role in term.roles:
                     objective[role] = objective[role] + term.value
-        if roles != ("model",) or self.heads or self.kl_weight != 1.0:  # else the role's loss is the "loss" column
+        if roles != ("model",) or self.heads or self.kl_weight != 1.0 or self.reports_objective:  # else the role's loss is the "loss" column
             for role in roles:
                 values[f"{role}_loss"] = objective[role].detach()
         check(values)
@@ -213,5 +245,11 @@ class Updates:
                 param.grad = grad
         self.sync.reduce([param for role in roles for param in self.model_params[role]])
         for role in roles:
+            self._clip(self.model_params[role])
             self.optimizers[role].step()
         return values
+
+
+def _per_dimension(dist: torch.distributions.Distribution) -> torch.distributions.Distribution:
+    """The per-dimension distributions inside an ``Independent`` (the distribution itself otherwise)."""
+    return dist.base_dist if isinstance(dist, torch.distributions.Independent) else dist

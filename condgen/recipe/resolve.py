@@ -27,7 +27,8 @@ from ..registry import Component
 from .overrides import apply_overrides
 from .schema import Block, Recipe, block_options, raw_component_blocks
 from .update_order import plan_stages
-from .yaml_lines import SourceMap, read_yaml_file
+from .extends import read_recipe_file
+from .yaml_lines import SourceMap
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,8 @@ class ResolvedRecipe:
             for key in path[:-1]:
                 node = node[key]
             node[path[-1]] = part.as_block()
+        if self.recipe.data.validation is not None:  # condgen's key in the dataset block, not the plugin's
+            data["data"]["validation"] = self.recipe.data.validation
         return data
 
     def _plugin_spec(self, spec: str) -> str:
@@ -270,7 +273,7 @@ def _summary(source: str, items: list[str]) -> str:
 
 
 def load_recipe(path: Path | str, overrides: list[str] = (), *, plugins: Plugins | None = None) -> ResolvedRecipe:
-    """Read, override and validate the recipe at ``path``."""
+    """Read (with its ``extends`` chain), override and validate the recipe at ``path``."""
     path = Path(path)
-    data, source_map = read_yaml_file(path)
+    data, source_map = read_recipe_file(path)
     return resolve(data, source_map, overrides=list(overrides), source=path, plugins=plugins)

@@ -36,6 +36,14 @@ class Block(Strict):
     name: str
 
 
+class DataBlock(Block):
+    """The dataset block: ``validation`` is condgen's own key, every other option the plugin's."""
+
+    #: examples (an integer) or a fraction (0 < f < 1) held out of the training split for per-epoch scores,
+    #: model selection and early stopping; the same examples for every seed and on resume
+    validation: Annotated[int, Field(ge=1, le=MAX_COUNT)] | Annotated[float, Field(gt=0, lt=1)] | None = None
+
+
 class ModelSection(Strict):
     conditioner: Block
     encoder: Block
@@ -63,6 +71,42 @@ class OptimizerSection(Strict):
     #: One kernel for the whole update where torch has one for the device and dtype (else torch's
     #: multi-tensor ``foreach`` path); false: torch's per-parameter loop. Equal within float rounding.
     fused: bool = True
+
+
+class SchedulerSection(Strict):
+    """The learning rate of the model's and every head's optimiser, as a factor of its own rate, per step."""
+
+    #: after the warm-up: ``constant``; ``cosine`` down to ``min_factor`` at the last step; ``step``: times
+    #: ``gamma`` every ``step_size`` steps
+    name: Literal["constant", "cosine", "step"] = "constant"
+    #: linear warm-up from 1/warmup_steps to 1 before the schedule starts
+    warmup_steps: int = Field(0, ge=0, le=10**9)
+    min_factor: float = Field(0.0, ge=0, le=1)
+    step_size: int = Field(1000, ge=1, le=10**9)
+    gamma: float = Field(0.1, gt=0, le=1)
+
+
+class KlScheduleSection(Strict):
+    """KL annealing: the KL weight rises linearly from ~0 to ``kl_weight`` over the first ``warmup_steps``;
+    free bits: each latent dimension's batch-mean KL counts as at least ``free_bits`` nats in the objective
+    (Kingma et al. 2016), so the optimiser gains nothing by squeezing it below that."""
+
+    warmup_steps: int = Field(0, ge=0, le=10**9)
+    free_bits: float = Field(0.0, ge=0, le=1000)
+
+
+class EarlyStoppingSection(Strict):
+    """Stop when the validation score has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    patience: int = Field(5, ge=1, le=MAX_COUNT)
+    metric: Literal["val_elbo"] = "val_elbo"
+    min_delta: float = Field(0.0, ge=0, le=1e6)
+
+
+class EmaSection(Strict):
+    """An exponential moving average of the model's weights, used for sampling, evaluation and best.pt."""
+
+    decay: float = Field(0.999, gt=0, lt=1)
 
 
 class TrainerSection(Strict):
@@ -96,6 +140,16 @@ class TrainerSection(Strict):
             return "on" if value else "off"
         return value
 
+    #: learning-rate schedule for every optimiser (off: the optimiser's rate throughout)
+    scheduler: SchedulerSection | None = None
+    #: KL annealing (off: ``kl_weight`` from the first step)
+    kl_schedule: KlScheduleSection | None = None
+    #: clip each update's gradients to this global L2 norm (off: no clipping)
+    grad_clip: float | None = Field(None, gt=0, le=1e9)
+    ema: EmaSection | None = None
+    #: needs ``data.validation`` (or a dataset with its own validation split)
+    early_stopping: EarlyStoppingSection | None = None
+
 
 class OutputSection(Strict):
     dir: UsablePath = Path("runs")
@@ -105,10 +159,13 @@ class Recipe(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     seed: Seed = 0
     plugins: list[str] = Field(default_factory=list)
-    data: Block
+    data: DataBlock
     model: ModelSection
     trainer: TrainerSection = Field(default_factory=TrainerSection)
     output: OutputSection = Field(default_factory=OutputSection)
+    #: Where metrics and sample grids go besides the run folder's metrics.jsonl (which the
+    #: ``jsonl`` logger always writes): ``[{name: tensorboard}, {name: mlflow}]``.
+    loggers: list[Block] = Field(default_factory=list)
 
     @field_validator("plugins")
     @classmethod
@@ -118,30 +175,33 @@ class Recipe(Strict):
                 raise ValueError("plugin entries must be module names or .py paths")
         return value
 
-    def component_blocks(self) -> dict[tuple[str, ...], tuple[str, Block]]:
+    def component_blocks(self) -> dict[tuple[str | int, ...], tuple[str, Block]]:
         """Every component block, by its path in the recipe, with its kind."""
-        return block_layout(self.data, dict(self.model))
+        return block_layout(self.data, dict(self.model), self.loggers)
 
 
-def block_layout(data: Any, model: dict[str, Any]) -> dict[tuple[str, ...], tuple[str, Any]]:
+def block_layout(data: Any, model: dict[str, Any], loggers: Any = ()) -> dict[tuple[str | int, ...], tuple[str, Any]]:
     """Where a recipe's component blocks sit, with their kinds: ``data`` is the data block, ``model`` the model
-    section (validated, or raw as read from YAML)."""
-    blocks: dict[tuple[str, ...], tuple[str, Any]] = {("data",): ("dataset", data)}
+    section and ``loggers`` the loggers list (validated, or raw as read from YAML)."""
+    blocks: dict[tuple[str | int, ...], tuple[str, Any]] = {("data",): ("dataset", data)}
     for kind in ("conditioner", "encoder", "decoder", "prior"):
         blocks[("model", kind)] = (kind, model.get(kind))
     heads = model.get("heads")
     for name, block in (heads.items() if isinstance(heads, dict) else ()):
         blocks[("model", "heads", name)] = ("head", block)
+    for index, block in enumerate(loggers if isinstance(loggers, list) else ()):
+        blocks[("loggers", index)] = ("logger", block)
     return blocks
 
 
-def raw_component_blocks(data: dict[str, Any]) -> dict[tuple[str, ...], tuple[str, Block]]:
+def raw_component_blocks(data: dict[str, Any]) -> dict[tuple[str | int, ...], tuple[str, Block]]:
     """The component blocks of a recipe whose other sections may be invalid: each one that has the form
     ``{name: ..., option: ...}`` (the others are reported by the recipe's own validation), so that
     ``condgen validate`` checks their options in the same pass."""
     model = data.get("model")
     blocks = {}
-    for path, (kind, raw) in block_layout(data.get("data"), model if isinstance(model, dict) else {}).items():
+    layout = block_layout(data.get("data"), model if isinstance(model, dict) else {}, data.get("loggers"))
+    for path, (kind, raw) in layout.items():
         try:
             blocks[path] = (kind, Block.model_validate(raw))
         except ValidationError:

@@ -20,23 +20,39 @@ Location = tuple[str | int, ...]
 
 
 class SourceMap:
-    """Maps a key path like ``("model", "encoder", "hidden")`` to its line."""
+    """Maps a key path like ``("model", "encoder", "hidden")`` to its line.
 
-    def __init__(self, source: str, lines: dict[Location, int] | None = None) -> None:
+    ``files`` names the file of keys written elsewhere than ``source`` (keys a
+    recipe inherits through ``extends``).
+    """
+
+    def __init__(
+        self, source: str, lines: dict[Location, int] | None = None, files: dict[Location, str] | None = None
+    ) -> None:
         self.source = source
         self.lines = lines or {}
+        self.files = files or {}
 
-    def line(self, path: Location) -> int | None:
+    def _known(self, path: Location) -> Location | None:
         path = tuple(path)
         while path:
             if path in self.lines:
-                return self.lines[path]
+                return path
             path = path[:-1]
         return None
 
+    def line(self, path: Location) -> int | None:
+        known = self._known(path)
+        return None if known is None else self.lines[known]
+
+    def file(self, path: Location) -> str:
+        """The file the key at ``path`` (or the closest key above it) was written in."""
+        known = self._known(path)
+        return self.source if known is None else self.files.get(known, self.source)
+
     def where(self, path: Location) -> str:
-        line = self.line(path)
-        return self.source if line is None else f"{self.source}:{line}"
+        known = self._known(path)
+        return self.source if known is None else f"{self.files.get(known, self.source)}:{self.lines[known]}"
 
 
 def _walk(node: yaml.Node, path: Location, lines: dict[Location, int], seen: set[int] | None = None) -> None:

@@ -72,3 +72,15 @@ def test_a_recipe_path_no_filesystem_can_hold_exits_2(cli, path) -> None:
     for command in ("validate", "run"):
         code, _, err = cli(command, path)
         assert code == 2 and "cannot be used" in err and "Traceback" not in err
+
+
+def test_show_prints_a_recipe_that_extends_another_merged_and_without_extends(tiny_recipe, cli) -> None:
+    child = tiny_recipe.parent / "child.yaml"
+    child.write_text("extends: tiny.yaml\nname: child\nmodel:\n  encoder: {latent_dim: 5}\n")
+    code, out, err = cli("validate", child, "--show")
+    assert code == 0, err
+    shown = yaml.safe_load(out.partition("\n")[2])
+    assert "extends" not in shown
+    assert shown["name"] == "child"
+    assert shown["model"]["encoder"] == {"name": "mlp", "hidden": [32], "latent_dim": 5, "activation": "relu"}
+    assert shown["trainer"]["batch_size"] == 20  # from tiny.yaml

@@ -75,13 +75,6 @@ def test_a_status_field_given_as_none_is_removed(tmp_path) -> None:
     assert "step_in_epoch" not in run.read_status() and run.read_status()["epoch"] == 2
 
 
-def test_metrics_are_one_json_object_per_line(tmp_path) -> None:
-    run = create_run_dir(tmp_path, "m")
-    run.write_metrics([{"epoch": 1, "test_elbo": 1.5}, {"epoch": 2, "test_elbo": 1.25}])
-    lines = run.metrics.read_text().splitlines()
-    assert [json.loads(line) for line in lines] == [{"epoch": 1, "test_elbo": 1.5}, {"epoch": 2, "test_elbo": 1.25}]
-
-
 def test_open_run_dir_explains_what_is_missing(tmp_path) -> None:
     with pytest.raises(CheckpointError, match="does not exist or is not a folder"):
         open_run_dir(tmp_path / "nope")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import struct
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from condgen.engine.progress import SilentReporter
 from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
+from conftest import StopAtStep
 
 TIMING_KEYS = {"images_per_s", "train_seconds", "compile_seconds", "ended_at", "peak_rss_mb"}
 
@@ -46,18 +46,6 @@ def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG"
     return struct.unpack(">II", data[16:24])
-
-
-class StopAtStep(SilentReporter):
-    """Presses Ctrl-C (a real SIGINT) during the given global training step."""
-
-    def __init__(self, at: int) -> None:
-        self.at, self.steps = at, 0
-
-    def step(self, *args) -> None:
-        self.steps += 1
-        if self.steps == self.at:
-            signal.raise_signal(signal.SIGINT)
 
 
 def test_same_recipe_and_seed_give_bitwise_identical_runs(tiny_recipe) -> None:
