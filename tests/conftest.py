@@ -242,6 +242,10 @@ def write_bar_root(root: Path, n_train: int = 140, n_test: int = 70) -> Path:
     return root
 
 
+#: metrics.jsonl fields that measure time or memory: everything else in a row is the same on every run of a seed
+TIMING_KEYS = frozenset({"images_per_s", "train_seconds", "compile_seconds", "ended_at", "peak_rss_mb"})
+
+
 class StopAtStep:
     """A silent progress reporter that presses Ctrl-C (a real SIGINT) during the given global training step."""
 

@@ -25,7 +25,7 @@ import torch
 
 from condgen.engine.checkpoint import load_checkpoint
 from condgen.errors import CheckpointError
-from conftest import TINY_RECIPE, write_mnist_root
+from conftest import TIMING_KEYS, TINY_RECIPE, write_mnist_root
 
 EPOCHS, STEPS_PER_EPOCH, EVERY = 3, 100, 5  # 1000 examples in batches of 10
 TOTAL_STEPS = EPOCHS * STEPS_PER_EPOCH
@@ -35,7 +35,6 @@ OVERRIDES = (
     f"trainer.checkpoint_every_steps={EVERY}",
     "trainer.threads=1",  # one thread: fast on a shared CPU, and the same in every process
 )
-TIMING_KEYS = {"images_per_s", "train_seconds", "ended_at", "peak_rss_mb"}
 
 
 @pytest.fixture(scope="module")

@@ -15,9 +15,8 @@ from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted
 from condgen.errors import DataError, RecipeError
 from condgen.recipe import load_recipe
-from conftest import StopAtStep
+from conftest import StopAtStep, TIMING_KEYS
 
-TIMING_KEYS = {"images_per_s", "train_seconds", "compile_seconds", "ended_at", "peak_rss_mb"}
 #: the tiny recipe holds 200 training images in batches of 20; 50 held out leave 150: 8 steps per epoch
 VALIDATION = "data.validation=50"
 EVERYTHING = (

@@ -14,9 +14,8 @@ from condgen.engine.progress import SilentReporter
 from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
-from conftest import StopAtStep
+from conftest import StopAtStep, TIMING_KEYS
 
-TIMING_KEYS = {"images_per_s", "train_seconds", "compile_seconds", "ended_at", "peak_rss_mb"}
 
 
 def checkpoint(run: Path) -> dict:
