@@ -89,8 +89,10 @@ class Run:
         """
         if condition is None:
             if label is not None:
-                labels = [label] if isinstance(label, int) else list(label)
-                condition = self._loaded.label_conditions(labels, n)
+                from .conditions import ConditionRequest, conditions_for
+
+                labels = (label,) if isinstance(label, int) else tuple(label)
+                condition = conditions_for(self.dataset, ConditionRequest(labels=labels, copies=n)).conditions
             else:
                 condition = self.dataset.preview_conditions(n)[:n]
         if seed is not None:

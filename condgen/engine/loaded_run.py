@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
-
-import torch
+from typing import Any
 
 from ..conditions import restore_dataset_state
 from ..errors import CheckpointError, UserError
 from ..model import ConditionalVAE, build_model
-from ..protocols import LabelledDataset
 from ..recipe import ResolvedRecipe, load_recipe
 from .open_run import check_run, edited_recipe_error
 from .run_dir import RunDir, open_run_dir
@@ -32,12 +29,6 @@ class LoadedRun:
     @property
     def epoch(self) -> int:
         return self.state["epoch"]
-
-    def label_conditions(self, labels: Sequence[int], per_label: int) -> torch.Tensor:
-        """``per_label`` conditions for each class label in turn (label-major), from the run's dataset."""
-        if not isinstance(self.dataset, LabelledDataset):
-            raise UserError(f"The dataset of {str(self.run.path)!r} has no class labels: sample without one (drop --label).")
-        return self.dataset.conditions_for_labels(torch.tensor(list(labels)).repeat_interleave(per_label))
 
 
 CHECKPOINTS = ("best", "last")
