@@ -9,20 +9,21 @@ so the ELBO, importance-weighted bounds and sampling work for any combination.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 import torch
 from torch import distributions as D
 from torch import nn
 
-from .blocks import ComponentBlock, build_block
-
-if TYPE_CHECKING:
-    from .training_step import ModelLoss, TrainingStep
+from .blocks import ComponentBlock
+from .errors import PluginError
+from .registry import Part
+from .training_step import ModelLoss, TrainingStep
 
 Modulation = Callable[[int], Optional[nn.Module]]
+#: Turns a nested block that no recipe resolved (a config made in Python) into a part; the composer passes it in.
+Resolver = Callable[[ComponentBlock], Part]
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,9 @@ class BuildContext:
     ``input_shape`` is the shape (without the batch dimension) of what the
     component's ``forward`` receives; ``output_shape`` what it must describe.
     Fields that do not apply to a kind are ``None``.
+
+    ``resolve`` is how the composer lets a component build the blocks nested
+    in its config (:meth:`build`) without this layer knowing any plugin.
 
     ``modulation`` is how a conditioner reaches *inside* a network (FiLM and
     the like): an encoder or decoder calls :meth:`modulator` once per hidden
@@ -43,9 +47,8 @@ class BuildContext:
     input_shape: tuple[int, ...] | None = None
     output_shape: tuple[int, ...] | None = None
     latent_dim: int | None = None
-    recipe_dir: Path | None = None
     modulation: Modulation | None = None
-    extra: dict = field(default_factory=dict)
+    resolve: Resolver | None = None
 
     def modulator(self, features: int) -> nn.Module | None:
         """A module ``m(h, condition) -> h`` for a hidden layer of ``features`` channels, or ``None``.
@@ -62,7 +65,18 @@ class BuildContext:
         The inner component gets this context, with ``changes`` applied (the
         shapes it must handle, when they differ from the outer one's).
         """
-        return build_block(block, dataclasses.replace(self, **changes) if changes else self)
+        if not isinstance(block, ComponentBlock):
+            raise PluginError(f"context.build() takes a condgen.ComponentBlock, got {type(block).__name__}.")
+        part = block.resolved
+        if part is None:
+            if self.resolve is None:
+                raise PluginError(
+                    f"The component block {block.name!r} was not resolved, and this context has no resolver.",
+                    hint="Build components through condgen.compose (recipes and the test kit do).",
+                )
+            part = self.resolve(block)
+            block.attach(part)
+        return part.build(dataclasses.replace(self, **changes) if changes else self)
 
 
 @runtime_checkable
@@ -212,6 +226,6 @@ class Head(Protocol):
 
     def optimizer(self) -> torch.optim.Optimizer: ...
 
-    def head_losses(self, step: "TrainingStep") -> dict[str, torch.Tensor]: ...
+    def head_losses(self, step: TrainingStep) -> dict[str, torch.Tensor]: ...
 
-    def model_losses(self, step: "TrainingStep") -> list["ModelLoss"]: ...
+    def model_losses(self, step: TrainingStep) -> list[ModelLoss]: ...

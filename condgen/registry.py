@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict
 from .errors import PluginError
 
 KINDS: tuple[str, ...] = ("dataset", "conditioner", "encoder", "decoder", "prior", "head")
+#: The conditional VAE's parts, each a kind of its own, in the order they are built.
+MODEL_PARTS: tuple[str, ...] = ("conditioner", "encoder", "decoder", "prior")
+#: What ``trainer.update_order`` may call the model's updates: all of it at once, or its encoder and decoder apart.
+MODEL_UPDATES: tuple[str, ...] = ("model", "encoder", "decoder")
 
 
 class ComponentConfig(BaseModel):
@@ -42,8 +46,24 @@ class Component:
     config: type[BaseModel]
     source: PluginSource
 
-    def build(self, config: BaseModel, context: Any) -> Any:
-        return self.factory(config, context)
+
+@dataclass(frozen=True)
+class Part:
+    """A component with its validated config: what a block resolves to, and the one way anything is built."""
+
+    component: Component
+    config: BaseModel
+
+    @property
+    def kind(self) -> str:
+        return self.component.kind
+
+    def build(self, context: Any) -> Any:
+        return self.component.factory(self.config, context)
+
+    def as_block(self) -> dict[str, Any]:
+        """The block as a recipe would write it, with every default filled in."""
+        return {"name": self.component.name, **self.config.model_dump(mode="json")}
 
 
 class Registry:
@@ -83,6 +103,12 @@ class Registry:
         component = Component(kind, name, factory, config, source)
         self._entries.setdefault((kind, name), []).append(component)
         return component
+
+    def copy(self) -> Registry:
+        """A registry with the same components, to add more to without changing this one."""
+        registry = Registry()
+        registry._entries = {key: list(found) for key, found in self._entries.items()}
+        return registry
 
     def names(self, kind: str) -> list[str]:
         return sorted(name for (k, name) in self._entries if k == kind)

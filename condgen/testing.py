@@ -29,15 +29,16 @@ import torch
 from torch import distributions as D
 from torch import nn
 
+from .compose import assemble, resolver
 from .errors import PluginError
-from .model import ConditionalVAE, compose
+from .model import ConditionalVAE, forward_step
 from .plugins import Plugins, load_plugins
 from .protocols import (
     BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset, MetricDataset,
     Prior, Split,
 )
-from .registry import Component
-from .training_step import ModelLoss, TrainingStep, forward_step
+from .registry import Component, Part
+from .training_step import ModelLoss, TrainingStep
 
 PROTOCOLS = {
     "dataset": Dataset,
@@ -47,7 +48,6 @@ PROTOCOLS = {
     "prior": Prior,
     "head": Head,
 }
-MODEL_ROLES = ("conditioner", "encoder", "decoder", "prior")
 
 
 class ProtocolViolation(PluginError):
@@ -89,13 +89,14 @@ def check_component(
     if not isinstance(plugins, Plugins):
         plugins = load_plugins(list(plugins or ()))
     component = plugins.registry.get(kind, name)
+    resolve = resolver(plugins)
     report = CheckReport(kind, name)
     fail = _Failer(component)
     config = _check_config(component, options or {}, fail)
     report.passed.append("config round-trips through JSON")
 
     if kind == "dataset":
-        dataset = component.build(config, BuildContext())
+        dataset = Part(component, config).build(BuildContext(resolve=resolve))
         _check_protocol(dataset, kind, fail)
         data = _check_dataset(dataset, batch_size, fail)
         x_shape, condition_shape = tuple(dataset.x_shape), tuple(dataset.condition_shape)
@@ -107,25 +108,25 @@ def check_component(
         under_test = kind
 
     if kind == "head":
-        return _check_head(component, config, x_shape, condition_shape, data, steps, batch_size, fail, report)
+        return _check_head(Part(component, config), resolve, x_shape, condition_shape, data, steps, batch_size, fail, report)
 
     built: dict[str, Any] = {}
 
     def build(role: str, context: BuildContext) -> Any:
         if role == under_test:
-            part = component.build(config, context)
+            part = Part(component, config).build(context)
             _check_protocol(part, role, fail)
         elif role in (partners or {}):
             name_, options_ = partners[role]
             partner = plugins.registry.get(role, name_)
-            part = partner.build(partner.config.model_validate(options_), context)
+            part = Part(partner, partner.config.model_validate(options_)).build(context)
         else:
             part = REFERENCE_PARTS[role](context)
         built[role] = part
         return part
 
     try:
-        model = compose(build, x_shape, condition_shape)
+        model = assemble(build, x_shape, condition_shape, resolve)
     except ProtocolViolation:
         raise
     except Exception as error:
@@ -342,12 +343,12 @@ def _check_training(model: ConditionalVAE, x, condition, steps: int, batch_size:
     return before, after
 
 
-def _check_head(component, config, x_shape, condition_shape, data, steps, batch_size, fail, report) -> CheckReport:
+def _check_head(part: Part, resolve, x_shape, condition_shape, data, steps, batch_size, fail, report) -> CheckReport:
     """A head trained alone against a fixed reference model: its terms are well formed and its own loss drops."""
-    model = compose(lambda role, context: REFERENCE_PARTS[role](context), x_shape, condition_shape)
-    context = BuildContext(x_shape=x_shape, condition_shape=condition_shape, latent_dim=model.latent_dim)
+    model = assemble(lambda role, context: REFERENCE_PARTS[role](context), x_shape, condition_shape)
+    context = BuildContext(x_shape=x_shape, condition_shape=condition_shape, latent_dim=model.latent_dim, resolve=resolve)
     try:
-        head = component.build(config, context)
+        head = part.build(context)
     except Exception as error:
         raise fail(f"building it failed: {type(error).__name__}: {error}") from None
     _check_protocol(head, "head", fail)

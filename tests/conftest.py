@@ -13,52 +13,14 @@
 from __future__ import annotations
 
 import importlib
-import os
-import struct
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
-import torch
 
+from helpers import REPO, TINY_RECIPE, find_real_mnist, write_mnist_root
 from condgen.data import DATA_DIR_ENV
-
-REPO = Path(__file__).resolve().parents[1]
-RAW_NAMES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-
-
-def write_idx_images(path: Path, images: torch.Tensor) -> None:
-    """IDX3: magic 0x00000803, count, rows, cols, then uint8 pixels (big-endian header)."""
-    n, rows, cols = images.shape
-    path.write_bytes(struct.pack(">IIII", 0x803, n, rows, cols) + images.to(torch.uint8).numpy().tobytes())
-
-
-def write_idx_labels(path: Path, labels: torch.Tensor) -> None:
-    path.write_bytes(struct.pack(">II", 0x801, labels.numel()) + labels.to(torch.uint8).numpy().tobytes())
-
-
-def fake_digits(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class k lights up a k-dependent bar, plus noise: learnable, not trivial."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.arange(n) % 10
-    images = torch.rand(n, 28, 28, generator=g) * 60
-    for i, k in enumerate(labels.tolist()):
-        images[i, 2 + 2 * k : 5 + 2 * k, 4:24] = 255
-    return images.round().to(torch.uint8), labels
-
-
-def write_mnist_root(root: Path, n_train: int = 200, n_test: int = 100) -> Path:
-    raw = root / "MNIST" / "raw"
-    raw.mkdir(parents=True, exist_ok=True)
-    for split, n, seed in (("train", n_train, 0), ("test", n_test, 1)):
-        images, labels = fake_digits(n, seed)
-        write_idx_images(raw / RAW_NAMES[split][0], images)
-        write_idx_labels(raw / RAW_NAMES[split][1], labels)
-    return root
 
 
 @pytest.fixture
@@ -67,51 +29,12 @@ def tiny_mnist(tmp_path: Path) -> Path:
     return write_mnist_root(tmp_path / "data")
 
 
-TINY_RECIPE = """\
-name: tiny
-seed: 0
-data: {{name: mnist, root: {root}, download: false}}
-model:
-  conditioner: {{name: concat}}
-  encoder: {{name: mlp, hidden: [32], latent_dim: 2}}
-  decoder: {{name: mlp, hidden: [32]}}
-  prior: {{name: standard_normal}}
-trainer: {{epochs: 2, batch_size: 20, optimizer: {{name: adam, lr: 1.0e-3}}}}
-output: {{dir: {out}}}
-"""
-
-
 @pytest.fixture
 def tiny_recipe(tmp_path: Path, tiny_mnist: Path) -> Path:
     """A recipe for the seed model's shape, small enough to train in about a second."""
     path = tmp_path / "tiny.yaml"
     path.write_text(TINY_RECIPE.format(root=tiny_mnist, out=tmp_path / "runs"))
     return path
-
-
-def prior_plugin(name: str, *extra: str) -> str:
-    """Source of a plugin module that registers a standard-normal prior as ``name``.
-
-    ``extra`` lines go into its hook too (they may use ``nn`` and ``Config``).
-    Installed with ``make_distribution``, it is the smallest real third-party plugin.
-    """
-    registrations = "".join(f"    {line}\n" for line in (f'register("prior", "{name}", Prior, Config)', *extra))
-    return (
-        "import torch\n"
-        "from torch import distributions as D, nn\n"
-        "import condgen\n\n"
-        "class Config(condgen.ComponentConfig):\n"
-        "    pass\n\n"
-        "class Prior(nn.Module):\n"
-        "    def __init__(self, config, context):\n"
-        "        super().__init__()\n"
-        "        self.latent_dim = context.latent_dim\n"
-        "    def forward(self, condition):\n"
-        "        loc = condition.new_zeros(condition.shape[0], self.latent_dim)\n"
-        "        return D.Independent(D.Normal(loc, torch.ones_like(loc)), 1)\n\n"
-        "@condgen.hookimpl\n"
-        "def register_components(register):\n" + registrations
-    )
 
 
 @pytest.fixture
@@ -141,14 +64,6 @@ def make_distribution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     yield make
     for module in created:
         sys.modules.pop(module, None)
-
-
-def find_real_mnist() -> Path | None:
-    candidates = [os.environ.get(DATA_DIR_ENV), REPO.parent / "shared" / "data"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
-            return Path(candidate)
-    return None
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import yaml
 
 from condgen.plugins import load_plugins
 
-from conftest import prior_plugin
+from helpers import prior_plugin
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ import torch
 
 from condgen.evaluation import frechet_distance, importance_weighted_nll
 from condgen.engine.trainer import evaluate_elbo
-from condgen.model import build_model
+from condgen.compose import build_model
 from condgen.recipe import load_recipe
 
 

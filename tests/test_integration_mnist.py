@@ -8,7 +8,7 @@ import struct
 import pytest
 import torch
 
-from conftest import REPO
+from helpers import REPO
 
 
 @pytest.mark.mnist

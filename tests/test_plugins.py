@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from condgen.errors import PluginError, RecipeError
-from condgen.model import build_model
+from condgen.compose import build_model
 from condgen.plugins import DISABLE_AUTOLOAD_ENV, load_plugins
 from condgen.recipe import load_recipe
 

@@ -7,9 +7,9 @@ import pytest
 import condgen
 from condgen.errors import PluginError
 from condgen.plugins import load_plugins
-from condgen.registry import KINDS, PluginSource, Registry
+from condgen.registry import KINDS, Part, PluginSource, Registry
 
-from conftest import prior_plugin
+from helpers import prior_plugin
 
 SOURCE_A = PluginSource("plug_a", "dist-a", "1.0")
 SOURCE_B = PluginSource("plug_b", "dist-b", "2.5")
@@ -30,9 +30,9 @@ def test_lookup_by_kind_and_name_returns_that_component() -> None:
 
     encoder = registry.get("encoder", "mlp")
     assert (encoder.kind, encoder.name, encoder.source) == ("encoder", "mlp", SOURCE_A)
-    assert encoder.build(Options(width=7), "ctx") == ("built", 7, "ctx")
+    assert Part(encoder, Options(width=7)).build("ctx") == ("built", 7, "ctx")
     # The same name under another kind is another component.
-    assert registry.get("decoder", "mlp").build(Options(), None) == "decoder"
+    assert Part(registry.get("decoder", "mlp"), Options()).build(None) == "decoder"
 
 
 def test_unknown_name_lists_names_of_that_kind_and_the_closest_match() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import CheckpointError
-from ..model import ConditionalVAE, build_model
+from ..compose import build_model
+from ..model import ConditionalVAE
 from ..recipe import ResolvedRecipe, load_recipe
 from .checkpoint import load_checkpoint
 from .run_dir import RunDir, open_run_dir

@@ -27,7 +27,8 @@ from torch import nn
 
 from .. import __version__
 from ..errors import CheckpointError, DistributedError, NumericalError, UserError
-from ..model import ConditionalVAE, InvalidParameters, Losses, build_model
+from ..compose import build_model
+from ..model import ConditionalVAE, InvalidParameters, Losses
 from ..recipe import ResolvedRecipe
 from .checkpoint import content_digest, load_checkpoint, save_checkpoint
 from .distributed import (

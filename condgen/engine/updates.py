@@ -25,10 +25,10 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..model import ConditionalVAE
+from ..model import ConditionalVAE, forward_step
 from ..optim import OptimizerConfig, make_optimizer
 from ..recipe.update_order import Stage, plan_stages
-from ..training_step import TrainingStep, forward_step
+from ..training_step import TrainingStep
 
 Check = Callable[[dict[str, float]], None]
 #: called with an update's parameters after their gradients exist and before its optimiser steps

@@ -1,44 +1,41 @@
 """The shape of a recipe.
 
-Component blocks (``{name: mlp, hidden: [512]}``) are kept as plain mappings
-here: their options belong to the plugin that provides them, and are checked
-against its config model once the registry is known (see ``resolve``).
+Component blocks (``{name: mlp, hidden: [512]}``) are :class:`condgen.ComponentBlock`s
+here, the type a plugin's config nests: their options belong to the plugin that
+provides them, and are checked against its config model once the registry is
+known (see ``resolve``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator
+
+from ..blocks import ComponentBlock
+from ..registry import MODEL_PARTS, MODEL_UPDATES
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Block(Strict):
-    """A component block: the plugin's name plus options the plugin validates."""
-
-    model_config = ConfigDict(extra="allow")
-    name: str
-
-
 class ModelSection(Strict):
-    conditioner: Block
-    encoder: Block
-    decoder: Block
-    prior: Block = Field(default_factory=lambda: Block(name="standard_normal"))
+    conditioner: ComponentBlock
+    encoder: ComponentBlock
+    decoder: ComponentBlock
+    prior: ComponentBlock = Field(default_factory=lambda: ComponentBlock(name="standard_normal"))
     #: Auxiliary networks with their own losses and optimisers, by the name
     #: ``trainer.update_order`` calls them (``{classifier: {name: classifier}}``).
-    heads: dict[str, Block] = Field(default_factory=dict)
+    heads: dict[str, ComponentBlock] = Field(default_factory=dict)
 
     @field_validator("heads")
     @classmethod
-    def _head_names_are_free(cls, value: dict[str, Block]) -> dict[str, Block]:
+    def _head_names_are_free(cls, value: dict[str, ComponentBlock]) -> dict[str, ComponentBlock]:
         for name in value:
-            if name in ("model", "encoder", "decoder") or not name.isidentifier():
-                raise ValueError(f"{name!r} cannot name a head: use an identifier other than model, encoder, decoder")
+            if name in MODEL_UPDATES or not name.isidentifier():
+                raise ValueError(f"{name!r} cannot name a head: use an identifier other than {', '.join(MODEL_UPDATES)}")
         return value
 
 
@@ -76,7 +73,7 @@ class Recipe(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
     seed: int = Field(0, ge=0, lt=2**63)
     plugins: list[str] = Field(default_factory=list)
-    data: Block
+    data: ComponentBlock
     model: ModelSection
     trainer: TrainerSection = Field(default_factory=TrainerSection)
     output: OutputSection = Field(default_factory=OutputSection)
@@ -89,15 +86,12 @@ class Recipe(Strict):
                 raise ValueError("plugin entries must be module names or .py paths")
         return value
 
-    def component_blocks(self) -> dict[tuple[str, ...], tuple[str, Block]]:
+    def component_blocks(self) -> dict[tuple[str, ...], tuple[str, ComponentBlock]]:
         """Every component block, by its path in the recipe, with its kind."""
-        blocks: dict[tuple[str, ...], tuple[str, Block]] = {("data",): ("dataset", self.data)}
-        for kind in ("conditioner", "encoder", "decoder", "prior"):
+        blocks: dict[tuple[str, ...], tuple[str, ComponentBlock]] = {("data",): ("dataset", self.data)}
+        for kind in MODEL_PARTS:
             blocks[("model", kind)] = (kind, getattr(self.model, kind))
         for name, block in self.model.heads.items():
             blocks[("model", "heads", name)] = ("head", block)
         return blocks
 
-
-def block_options(block: Block) -> dict[str, Any]:
-    return dict(block.model_extra or {})

@@ -13,7 +13,7 @@ import torch
 from condgen.cli import main
 from condgen.engine.checkpoint import load_checkpoint
 
-from conftest import write_mnist_root
+from helpers import write_mnist_root
 
 RECIPE = """\
 name: {name}

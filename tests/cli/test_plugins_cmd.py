@@ -8,7 +8,7 @@ import pytest
 
 from condgen.plugins import DISABLE_AUTOLOAD_ENV
 
-from conftest import prior_plugin
+from helpers import prior_plugin
 
 
 @pytest.fixture(autouse=True)

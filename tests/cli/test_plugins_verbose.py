@@ -10,7 +10,7 @@ import pytest
 
 from condgen.plugins import DISABLE_AUTOLOAD_ENV, TRACE_HOOKS_ENV
 
-from conftest import prior_plugin
+from helpers import prior_plugin
 
 TWO_PARTS = prior_plugin("flat", 'register("head", "flat_head", lambda config, context: nn.Linear(2, 2), Config)')
 

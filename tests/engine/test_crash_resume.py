@@ -25,7 +25,7 @@ import torch
 
 from condgen.engine.checkpoint import load_checkpoint
 from condgen.errors import CheckpointError
-from conftest import TINY_RECIPE, write_mnist_root
+from helpers import TINY_RECIPE, write_mnist_root
 
 EPOCHS, STEPS_PER_EPOCH, EVERY = 3, 100, 5  # 1000 examples in batches of 10
 TOTAL_STEPS = EPOCHS * STEPS_PER_EPOCH

@@ -22,7 +22,7 @@ from condgen.engine.progress import SilentReporter
 from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
-from test_trainer import StopAtStep
+from helpers import StopAtStep
 
 TIMEOUT = 180  # seconds; generous for a busy 2-core machine, and a hang still ends the test
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"

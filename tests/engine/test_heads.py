@@ -10,8 +10,7 @@ import sys
 import pytest
 
 from condgen.engine.trainer import Interrupted
-from test_trainer import StopAtStep, assert_same_tensors, checkpoint, metrics, train, without_timings
-from test_updates import GAN
+from helpers import GAN, StopAtStep, assert_same_tensors, checkpoint, metrics, train, without_timings
 
 
 def test_cvae_gan_logs_every_networks_losses(tiny_recipe):

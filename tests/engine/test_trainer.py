@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
 import struct
 from pathlib import Path
 
@@ -12,52 +11,15 @@ import pytest
 import torch
 
 from condgen.engine.progress import SilentReporter
-from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
 
-TIMING_KEYS = {"images_per_s", "train_seconds", "wall_time", "peak_rss_mb"}
-
-
-def checkpoint(run: Path) -> dict:
-    return torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
-
-
-def metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def without_timings(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in rows]
-
-
-def assert_same_tensors(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-
-
-def train(recipe: Path, *overrides: str, reporter=None) -> Path:
-    run, _ = start_run(load_recipe(recipe, list(overrides)), reporter or SilentReporter())
-    return run.path
-
+from helpers import StopAtStep, assert_same_tensors, checkpoint, metrics, train, without_timings
 
 def png_size(path: Path) -> tuple[int, int]:
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", f"{path} is not a PNG"
     return struct.unpack(">II", data[16:24])
-
-
-class StopAtStep(SilentReporter):
-    """Presses Ctrl-C (a real SIGINT) during the given global training step."""
-
-    def __init__(self, at: int) -> None:
-        self.at, self.steps = at, 0
-
-    def step(self, *args) -> None:
-        self.steps += 1
-        if self.steps == self.at:
-            signal.raise_signal(signal.SIGINT)
 
 
 def test_same_recipe_and_seed_give_bitwise_identical_runs(tiny_recipe) -> None:

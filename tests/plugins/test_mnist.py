@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import condgen
-from conftest import fake_digits
+from helpers import fake_digits
 from condgen_mnist import MNIST, MNISTConfig
 
 

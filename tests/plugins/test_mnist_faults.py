@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from condgen.engine.checkpoint import load_checkpoint
-from conftest import RAW_NAMES
+from helpers import RAW_NAMES
 
 TRAIN_IMAGES, TRAIN_LABELS = RAW_NAMES["train"]
 TEST_IMAGES, TEST_LABELS = RAW_NAMES["test"]
