@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Iterable
-
-import torch
+from typing import TYPE_CHECKING, Iterable
 
 from .recipe.schema import OptimizerSection as OptimizerConfig
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["OptimizerConfig", "make_optimizer"]
 
 
 def make_optimizer(params: Iterable[torch.nn.Parameter], config: OptimizerConfig) -> torch.optim.Optimizer:
+    import torch  # here, so a plugin's config can name OptimizerConfig without importing torch
+
     if config.name == "adam":
         return torch.optim.Adam(params, lr=config.lr, betas=config.betas, weight_decay=config.weight_decay)
     if config.name == "adamw":

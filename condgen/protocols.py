@@ -193,14 +193,22 @@ class Encoder(Protocol):
 
 @runtime_checkable
 class Decoder(Protocol):
-    """Maps the joined ``(z, c)`` to p(x | z, c), a distribution with event shape ``x_shape``."""
+    """Maps the joined ``(z, c)`` to p(x | z, c), a distribution with event shape ``output_shape``.
+
+    ``output_shape`` is the shape of one x it describes (its context's
+    ``output_shape``): the member that tells a decoder from any other module.
+    """
+
+    output_shape: tuple[int, ...]
 
     def __call__(self, joined: torch.Tensor, condition: torch.Tensor) -> D.Distribution: ...
 
 
 @runtime_checkable
 class Prior(Protocol):
-    """Maps the condition to p(z | c), a distribution over ``latent_dim`` values."""
+    """Maps the condition to p(z | c), a distribution over ``latent_dim`` values (its context's ``latent_dim``)."""
+
+    latent_dim: int
 
     def __call__(self, condition: torch.Tensor) -> D.Distribution: ...
 

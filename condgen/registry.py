@@ -9,6 +9,8 @@ plugin never stops recipes that do not touch it.
 from __future__ import annotations
 
 import difflib
+import importlib
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -38,13 +40,34 @@ class PluginSource:
     version: str
 
 
+#: ``"package.module:Name"``: a factory named instead of imported, so a plugin's networks (and torch)
+#: load only when a recipe builds one, and ``condgen plugins`` or ``validate`` never pay for them.
+_FACTORY_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
 @dataclass(frozen=True)
 class Component:
     kind: str
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | str
     config: type[BaseModel]
     source: PluginSource
+
+    def load_factory(self) -> Callable[..., Any]:
+        """The factory, imported now if the plugin registered it by path."""
+        if not isinstance(self.factory, str):
+            return self.factory
+        module, _, attribute = self.factory.partition(":")
+        try:
+            found: Any = importlib.import_module(module)
+            for part in attribute.split("."):
+                found = getattr(found, part)
+        except Exception as error:
+            raise PluginError(
+                f"The {self.kind} {self.name!r} of plugin {self.source.module} ({self.source.distribution}) "
+                f"names its factory {self.factory!r}, which cannot be loaded: {type(error).__name__}: {error}"
+            ) from None
+        return found
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,7 @@ class Part:
         return self.component.kind
 
     def build(self, context: Any) -> Any:
-        return self.component.factory(self.config, context)
+        return self.component.load_factory()(self.config, context)
 
     def as_block(self) -> dict[str, Any]:
         """The block as a recipe would write it, with every default filled in."""
@@ -74,7 +97,7 @@ class Registry:
         self,
         kind: str,
         name: str,
-        factory: Callable[..., Any],
+        factory: Callable[..., Any] | str,
         config: type[BaseModel],
         *,
         source: PluginSource,
@@ -87,8 +110,11 @@ class Registry:
             )
         if not isinstance(name, str) or not name:
             raise PluginError(f"{where} registered a {kind} with an invalid name {name!r}.")
-        if not callable(factory):
-            raise PluginError(f"{where} registered {kind} {name!r} with a factory that is not callable.")
+        if not (callable(factory) or (isinstance(factory, str) and _FACTORY_PATH.fullmatch(factory))):
+            raise PluginError(
+                f"{where} registered {kind} {name!r} with a factory that is not callable.",
+                hint='Pass a class or function, or its path as "package.module:Name".',
+            )
         if not (isinstance(config, type) and issubclass(config, BaseModel)):
             raise PluginError(
                 f"{where} registered {kind} {name!r} with config {config!r}, which is not a pydantic model.",

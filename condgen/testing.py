@@ -14,8 +14,8 @@ recipe would, and checks what the rest of condgen relies on:
 
 Any failure raises :class:`ProtocolViolation` naming the component, its module
 and distribution, and what is wrong. The same kit runs over condgen's own
-built-ins. Installed as a pytest plugin (entry point ``pytest11``), it offers
-the fixture ``condgen_check``, which is ``check_component``.
+built-ins. The pytest plugin ``condgen.pytest_plugin`` (entry point ``pytest11``)
+offers the fixture ``condgen_check``, which is ``check_component``.
 """
 
 from __future__ import annotations
@@ -289,14 +289,14 @@ def _expect(tensor: Any, shape: tuple[int, ...], what: str, fail: _Failer) -> No
         raise fail(f"{what} has dtype {tensor.dtype}, expected torch.float32")
 
 
-def _expect_distribution(dist: Any, batch: int, event: tuple[int, ...], what: str, fail: _Failer) -> None:
-    if not isinstance(dist, D.Distribution):
-        raise fail(f"{what} is a {type(dist).__name__}, not a torch.distributions.Distribution")
-    if tuple(dist.batch_shape) != (batch,) or tuple(dist.event_shape) != event:
-        raise fail(
-            f"{what} has batch_shape {tuple(dist.batch_shape)} and event_shape {tuple(dist.event_shape)}, "
-            f"expected ({batch},) and {event}"
-        )
+def _expect_distribution(
+    model: ConditionalVAE, role: str, what: str, dist: Any, batch: int, event: tuple[int, ...], fail: _Failer
+) -> None:
+    """The model's own check of what a part returned (the one every training step makes), as a violation."""
+    try:
+        model.expect(role, what, dist, batch, event)
+    except PluginError as error:
+        raise fail(error.message) from None
 
 
 def _check_shapes(model: ConditionalVAE, built: dict, under_test: str | None, x, condition, fail: _Failer) -> None:
@@ -307,14 +307,14 @@ def _check_shapes(model: ConditionalVAE, built: dict, under_test: str | None, x,
         expected = tuple(conditioner.encoder_input_shape(x_shape, tuple(condition.shape[1:])))
         _expect(joined_x, (n, *expected), "encoder_input", fail)
     q = model.posterior(x, condition)
-    _expect_distribution(q, n, (latent,), "the encoder's q(z|x,c)", fail)
+    _expect_distribution(model, "encoder", "q(z|x,c)", q, n, (latent,), fail)
     z = q.rsample()
     _expect(z, (n, latent), "a sample of q(z|x,c)", fail)
     if under_test == "conditioner":
         expected = tuple(conditioner.decoder_input_shape(latent, tuple(condition.shape[1:])))
         _expect(conditioner.decoder_input(z, condition), (n, *expected), "decoder_input", fail)
-    _expect_distribution(model.likelihood(z, condition), n, x_shape, "the decoder's p(x|z,c)", fail)
-    _expect_distribution(model.prior_for(condition), n, (latent,), "the prior's p(z|c)", fail)
+    _expect_distribution(model, "decoder", "p(x|z,c)", model.likelihood(z, condition), n, x_shape, fail)
+    _expect_distribution(model, "prior", "p(z|c)", model.prior_for(condition), n, (latent,), fail)
     samples = model.sample(condition)
     _expect(samples, (n, *x_shape), "model.sample(condition)", fail)
 
@@ -461,12 +461,12 @@ class _GaussianEncoder(nn.Module):
 class _BernoulliDecoder(nn.Module):
     def __init__(self, context: BuildContext) -> None:
         super().__init__()
-        self.shape = tuple(context.output_shape)
-        self.net = _Net(context, math.prod(self.shape))
+        self.output_shape = tuple(context.output_shape)
+        self.net = _Net(context, math.prod(self.output_shape))
 
     def forward(self, joined, condition):
-        logits = self.net(joined, condition).view(-1, *self.shape)
-        return D.Independent(D.Bernoulli(logits=logits, validate_args=False), len(self.shape))
+        logits = self.net(joined, condition).view(-1, *self.output_shape)
+        return D.Independent(D.Bernoulli(logits=logits, validate_args=False), len(self.output_shape))
 
 
 class _StandardNormal(nn.Module):
@@ -485,17 +485,3 @@ REFERENCE_PARTS = {
     "decoder": _BernoulliDecoder,
     "prior": _StandardNormal,
 }
-
-
-# -- the pytest plugin ----------------------------------------------------------
-
-try:
-    import pytest
-except ImportError:  # the kit works without pytest; only the fixture needs it
-    pass
-else:
-
-    @pytest.fixture
-    def condgen_check():
-        """``check_component`` as a fixture: ``condgen_check("encoder", "mine", {"width": 8})``."""
-        return check_component

@@ -15,7 +15,7 @@ import yaml
 from rich.table import Table
 
 from ..errors import UserError
-from . import cli, console
+from .app import cli, console
 
 MAX_DIFFERENCES = 12
 ROWS = (

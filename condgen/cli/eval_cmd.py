@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from . import cli, console, err_console
+from .app import cli, console, err_console
 
 
 @cli.command("eval")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from . import cli, console
+from .app import cli, console
 
 
 @cli.command()

@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from ..registry import KINDS
-from . import cli, console
+from .app import cli, console
 
 
 @cli.command("new-plugin")

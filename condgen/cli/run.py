@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import UserError
-from . import cli, console, report
+from .app import cli, console, report
 
 if TYPE_CHECKING:
     from ..engine.distributed import World

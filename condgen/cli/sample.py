@@ -6,10 +6,9 @@ import math
 from pathlib import Path
 
 import click
-import torch
 
 from ..errors import UserError
-from . import cli, console
+from .app import cli, console
 
 
 @cli.command()
@@ -20,6 +19,8 @@ from . import cli, console
 @click.option("--seed", type=int, default=0, show_default=True)
 def sample(run_path: Path, label: tuple[int, ...], count: int, output: Path | None, seed: int) -> None:
     """Generate images from the last checkpoint of RUN."""
+    import torch
+
     from ..engine.images import save_grid
     from ..engine.loaded_run import load_run
     from ..protocols import LabelledDataset

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import cli, console
+from .app import cli, console
 from .run import split_args
 
 

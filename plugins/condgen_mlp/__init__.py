@@ -2,52 +2,21 @@
 
 The seed model is ``mlp`` with one hidden layer of 512: 794 -> 512 -> 2x2 for
 the encoder, 12 -> 512 -> 784 Bernoulli logits for the decoder.
+
+Only the configs and the hook live here: the components are registered by path
+(``condgen_mlp.networks``), so listing and validating never import torch.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
-import torch
 from pydantic import Field
-from torch import distributions as D
-from torch import nn
 
 import condgen
 
+
 Activation = Literal["relu", "tanh", "elu", "silu"]
-_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}
-
-
-class MLP(nn.Module):
-    """Linear layers with an activation between them; each hidden layer's
-    pre-activation is handed to the conditioner's modulator when it has one."""
-
-    def __init__(self, sizes: list[int], activation: Activation, context: condgen.BuildContext) -> None:
-        super().__init__()
-        layers: list[nn.Module] = []
-        modulators: dict[str, nn.Module] = {}
-        for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
-            layers.append(nn.Linear(fan_in, fan_out))
-            if i < len(sizes) - 2:
-                modulator = context.modulator(fan_out)
-                if modulator is not None:
-                    modulators[str(len(layers) - 1)] = modulator
-                layers.append(_ACTIVATIONS[activation]())
-        self.layers = nn.Sequential(*layers)
-        self.modulators = nn.ModuleDict(modulators)
-
-    def forward(self, h: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
-        if not self.modulators:
-            return self.layers(h)
-        if condition is None:
-            raise ValueError("this network's hidden layers are modulated by the condition: pass it")
-        for i, layer in enumerate(self.layers):
-            h = layer(h)
-            if str(i) in self.modulators:
-                h = self.modulators[str(i)](h, condition)
-        return h
 
 
 class MLPEncoderConfig(condgen.ComponentConfig):
@@ -56,43 +25,13 @@ class MLPEncoderConfig(condgen.ComponentConfig):
     activation: Activation = "relu"
 
 
-class MLPEncoder(nn.Module):
-    """q(z | x, c) = N(mu, diag(exp(log_var))) from one network."""
-
-    def __init__(self, config: MLPEncoderConfig, context: condgen.BuildContext) -> None:
-        super().__init__()
-        self.latent_dim = config.latent_dim
-        self.net = MLP([math.prod(context.input_shape), *config.hidden, 2 * config.latent_dim], config.activation, context)
-
-    def forward(self, joined: torch.Tensor, condition: torch.Tensor | None = None) -> D.Distribution:
-        mu, log_var = self.net(joined.flatten(1), condition).chunk(2, dim=1)
-        return D.Independent(D.Normal(mu, torch.exp(0.5 * log_var), validate_args=False), 1, validate_args=False)
-
-
 class MLPDecoderConfig(condgen.ComponentConfig):
     hidden: list[int] = Field(default_factory=lambda: [512])
     activation: Activation = "relu"
     likelihood: Literal["bernoulli", "continuous_bernoulli"] = "bernoulli"
 
 
-class MLPDecoder(nn.Module):
-    """p(x | z, c) as independent (continuous) Bernoullis over the pixels."""
-
-    def __init__(self, config: MLPDecoderConfig, context: condgen.BuildContext) -> None:
-        super().__init__()
-        self.output_shape = tuple(context.output_shape)
-        self.likelihood = config.likelihood
-        self.net = MLP(
-            [math.prod(context.input_shape), *config.hidden, math.prod(self.output_shape)], config.activation, context
-        )
-
-    def forward(self, joined: torch.Tensor, condition: torch.Tensor | None = None) -> D.Distribution:
-        logits = self.net(joined.flatten(1), condition).view(-1, *self.output_shape)
-        family = D.Bernoulli if self.likelihood == "bernoulli" else D.ContinuousBernoulli
-        return D.Independent(family(logits=logits, validate_args=False), len(self.output_shape), validate_args=False)
-
-
 @condgen.hookimpl
 def register_components(register):
-    register("encoder", "mlp", MLPEncoder, MLPEncoderConfig)
-    register("decoder", "mlp", MLPDecoder, MLPDecoderConfig)
+    register("encoder", "mlp", "condgen_mlp.networks:MLPEncoder", MLPEncoderConfig)
+    register("decoder", "mlp", "condgen_mlp.networks:MLPDecoder", MLPDecoderConfig)

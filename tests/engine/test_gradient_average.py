@@ -12,6 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test launches torchrun
+
 SCRIPT = """
 import json, sys
 import torch

@@ -9,7 +9,8 @@ from condgen import BuildContext, Prior
 from condgen.compose import assemble
 from condgen.model import ConditionalVAE, kl_or_estimate
 from condgen.testing import REFERENCE_PARTS, check_component
-from condgen_priors import ConditionalPrior, ConditionalPriorConfig
+from condgen_priors import ConditionalPriorConfig
+from condgen_priors.conditional import ConditionalPrior
 
 
 def prior(latent_dim: int = 3, condition_shape=(2, 4, 4), hidden=(16,)) -> ConditionalPrior:

@@ -8,7 +8,8 @@ from condgen import BuildContext, Encoder
 from condgen.evaluation import importance_weighted_nll, negative_elbo
 from condgen.compose import assemble
 from condgen.testing import REFERENCE_PARTS, check_component, reference_data
-from condgen_deterministic import Deterministic, DeterministicConfig
+from condgen_deterministic import DeterministicConfig
+from condgen_deterministic.encoder import Deterministic
 
 
 def test_passes_the_plugin_test_kit() -> None:

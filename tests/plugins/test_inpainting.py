@@ -14,7 +14,8 @@ from condgen import MaskedDataset
 from condgen.compose import build_model
 from condgen.recipe import load_recipe
 from condgen.testing import check_component
-from condgen_inpainting import Inpainting, InpaintingConfig, MaskedSplit, Pixels, Quadrants, Rectangle
+from condgen_inpainting import InpaintingConfig, Pixels, Quadrants, Rectangle
+from condgen_inpainting.dataset import Inpainting, MaskedSplit
 
 from helpers import installed_context
 

@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 import condgen
-from condgen_mnist import MNIST, MNISTConfig
+from condgen_mnist import MNISTConfig
+from condgen_mnist.dataset import MNIST
 from condgen_mnist import metric_net
 
 

@@ -8,7 +8,8 @@ import torch
 
 import condgen
 from helpers import fake_digits
-from condgen_mnist import MNIST, MNISTConfig
+from condgen_mnist import MNISTConfig
+from condgen_mnist.dataset import MNIST
 
 
 def dataset(root, **options) -> MNIST:
