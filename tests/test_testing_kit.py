@@ -348,6 +348,6 @@ def test_the_pytest_plugin_does_not_import_torch_into_a_session_that_never_asks_
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(test_plain="import sys\n\ndef test_torch_is_not_loaded():\n    assert 'torch' not in sys.modules\n")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--trace-config")
     result.assert_outcomes(passed=1)
-    assert "condgen" in pytester.runpytest_subprocess("--trace-config").stdout.str()  # the plugin was loaded
+    result.stdout.fnmatch_lines(["*condgen*pytest_plugin*"])  # the plugin was loaded all the same

@@ -182,6 +182,7 @@ def test_a_run_that_does_not_inpaint_is_refused(tiny_recipe, cli, runs, tmp_path
     assert code == 2 and "not trained to inpaint" in err
 
 
+@pytest.mark.slow
 def test_resuming_with_random_masks_ends_with_the_uninterrupted_weights(runs) -> None:
     folder = runs["folder"]
     mask = "{name: pixels, observed: 0.4}"
