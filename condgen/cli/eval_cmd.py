@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from . import PATH, SEED, allow_plugins_option, cli, console, err_console
+from .app import PATH, SEED, allow_plugins_option, cli, console, err_console
 
 
 @cli.command("eval")

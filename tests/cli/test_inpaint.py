@@ -13,7 +13,7 @@ import torch
 from condgen.cli import main
 from condgen.engine.checkpoint import load_checkpoint
 
-from conftest import write_mnist_root
+from helpers import write_mnist_root
 
 RECIPE = """\
 name: {name}
@@ -208,6 +208,7 @@ def test_a_run_that_does_not_inpaint_is_refused(tiny_recipe, cli, runs, tmp_path
     assert code == 2 and "not trained to inpaint" in err
 
 
+@pytest.mark.slow
 def test_resuming_with_random_masks_ends_with_the_uninterrupted_weights(runs) -> None:
     folder = runs["folder"]
     mask = "{name: pixels, observed: 0.4}"

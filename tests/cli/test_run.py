@@ -195,6 +195,7 @@ def test_resume_without_a_checkpoint(tmp_path, tiny_recipe, cli) -> None:
     assert sorted(p.name for p in folder.rglob("*")) == ["checkpoints", "recipe.yaml"]
 
 
+@pytest.mark.slow
 def test_user_errors_exit_2_from_the_real_command(tmp_path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "condgen", "run", str(tmp_path / "missing.yaml")],

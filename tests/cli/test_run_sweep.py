@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from conftest import TINY_RECIPE, write_mnist_root
+from helpers import TINY_RECIPE, write_mnist_root
 
 
 def runs_in(out: Path) -> list[Path]:

@@ -10,8 +10,7 @@ import sys
 import pytest
 
 from condgen.engine.trainer import Interrupted
-from test_trainer import StopAtStep, assert_same_tensors, checkpoint, metrics, train, without_timings
-from test_updates import GAN
+from helpers import GAN, StopAtStep, assert_same_tensors, checkpoint, metrics, train, without_timings
 
 
 def test_cvae_gan_logs_every_networks_losses(tiny_recipe):
@@ -88,6 +87,7 @@ def test_a_head_from_a_third_party_distribution_trains(tiny_recipe, make_distrib
     assert all(value["step"] == steps for value in state["optimizers"]["critic"]["state"].values())  # it trained
 
 
+@pytest.mark.slow
 def test_cvae_gan_trains_on_two_processes_with_every_networks_weights_kept_equal(tiny_recipe):
     """Several optimisers under DDP: gradients averaged by hand per update, class centres averaged.
 

@@ -10,6 +10,7 @@ import torch
 
 from condgen.plugins import load_plugins
 from condgen.protocols import BuildContext, RunInfo
+from condgen.registry import Part
 from condgen.testing import check_component
 
 RECIPE = {"name": "tiny", "seed": 3, "model": {"encoder": {"name": "mlp", "hidden": [32]}}}
@@ -21,7 +22,7 @@ ROWS = [
 
 def build(name: str, **options):
     component = load_plugins().registry.get("logger", name)
-    return component.build(component.config.model_validate(options), BuildContext())
+    return Part(component, component.config.model_validate(options)).build(BuildContext())
 
 
 def drive(logger, folder: Path, rows=ROWS, *, start_step: int = 0, before=()) -> None:

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from condgen_morpho import measure as M
+from condgen_morpho.config import MorphoConfig
+from condgen_morpho.dataset import build
+from helpers import bar_images, installed_context, write_bar_root
 
 import condgen
-from condgen import BuildContext, ConditionRequest, conditions_for
+from condgen import ConditionRequest, conditions_for
 from condgen.engine.loaded_run import load_run
-from conftest import bar_images, write_bar_root
-from condgen_morpho import MorphoConfig, build
-from condgen_morpho import measure as M
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def morpho(root: Path, **options):
     config = MorphoConfig.model_validate(
         {"base": {"name": "mnist", "root": str(root), "download": False}, "workers": 1, **options}
     )
-    return build(config, BuildContext())
+    return build(config, installed_context())
 
 
 def test_the_condition_is_the_one_hot_label_then_the_standardised_attributes(bars: Path) -> None:
@@ -114,7 +115,7 @@ def test_the_measurements_are_cached_beside_the_data(bars: Path) -> None:
 def test_label_true_over_a_base_without_class_labels_is_refused(bars: Path) -> None:
     config = MorphoConfig.model_validate({"base": {"name": "inpainting", "base": {"name": "mnist", "root": str(bars)}}})
     with pytest.raises(condgen.PluginError, match="needs a base dataset with class labels.*'inpainting' has none"):
-        build(config, BuildContext())
+        build(config, installed_context())
 
 
 RECIPE = """\
