@@ -200,6 +200,7 @@ def test_a_builtin_dataset_is_checked_against_the_optional_protocols_it_claims(
     assert [p for p in protocols if any(p in line for line in passed)] == claimed
 
 
+@pytest.mark.slow
 def test_a_masked_dataset_is_trained_on_its_likelihood_mask_as_a_recipe_would(tiny_mnist: Path) -> None:
     options = small_options(load_plugins().registry.get("dataset", "inpainting"), tiny_mnist)
     masked = check_component("dataset", "inpainting", {**options, "likelihood": "unobserved"})
@@ -358,6 +359,7 @@ def test_a_module_without_its_kinds_members_does_not_satisfy_the_protocol(kind: 
     assert isinstance(named, PROTOCOLS[kind])
 
 
+@pytest.mark.slow
 def test_the_pytest_plugin_does_not_import_torch_into_a_session_that_never_asks_for_the_kit(
     pytester: pytest.Pytester,
 ) -> None:

@@ -59,6 +59,7 @@ def table_rows(out: str) -> dict[str, list[str]]:
             for line in out.splitlines() if line.startswith("│")}
 
 
+@pytest.mark.slow
 def test_a_run_without_eval_json_shows_the_test_elbo_of_its_last_epoch(two_runs, cli, tmp_path):
     code, out, err = cli("compare", *two_runs, "-o", tmp_path / "curves.png")
     assert code == 0, err

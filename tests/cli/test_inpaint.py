@@ -75,6 +75,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.slow
 def test_eval_reports_pyros_metric_and_the_importance_weighted_nll(runs) -> None:
     for name in ("cvae", "baseline"):
         code, output = invoke("eval", runs[name], "--k", "20", "--particles", "10")
@@ -90,6 +91,7 @@ def test_eval_reports_pyros_metric_and_the_importance_weighted_nll(runs) -> None
     assert baseline["nll"] == pytest.approx(baseline["test_elbo_particles"], rel=1e-5)  # no latent: both exact
 
 
+@pytest.mark.slow
 def test_the_figure_has_input_truth_baseline_and_sample_rows(runs, tmp_path) -> None:
     figure = tmp_path / "figure.png"
     code, output = invoke("inpaint", runs["cvae"], "--count", "4", "--samples", "3", "--baseline", runs["baseline"],

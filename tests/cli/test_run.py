@@ -63,6 +63,7 @@ def test_run_trains_and_reports_the_run_folder(tiny_recipe, cli) -> None:
     assert saved["trainer"]["epochs"] == 1  # the override is what was saved
 
 
+@pytest.mark.slow
 def test_overrides_reach_the_model(tiny_recipe, cli) -> None:
     code, out, err = cli("run", tiny_recipe, "trainer.epochs=1", "model.encoder.hidden=[24,12]")
     assert code == 0, err

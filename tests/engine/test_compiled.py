@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -10,6 +12,7 @@ from pathlib import Path
 from test_trainer import assert_same_tensors, checkpoint, train
 
 
+@pytest.mark.slow
 def test_a_missing_cxx_compiler_falls_back_to_the_eager_step_with_one_warning_line(tiny_recipe, tmp_path) -> None:
     missing = tmp_path / "no-such-c++"
     # A real failure of inductor's build step: CXX names a compiler that is not there. (A fresh cache

@@ -13,6 +13,7 @@ from condgen.engine.trainer import Interrupted
 from helpers import GAN, StopAtStep, assert_same_tensors, checkpoint, metrics, train, without_timings
 
 
+@pytest.mark.slow
 def test_cvae_gan_logs_every_networks_losses(tiny_recipe):
     run = train(tiny_recipe, *GAN)
     rows = metrics(run)
@@ -25,6 +26,7 @@ def test_cvae_gan_logs_every_networks_losses(tiny_recipe):
     assert rows[-1]["train_classifier_loss"] < rows[0]["train_classifier_loss"]
 
 
+@pytest.mark.slow
 def test_a_multi_optimiser_run_resumes_to_identical_weights(tiny_recipe, cli):
     straight = train(tiny_recipe, *GAN)
     with pytest.raises(Interrupted):

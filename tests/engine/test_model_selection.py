@@ -106,6 +106,7 @@ def test_early_stopping_without_a_validation_split_is_refused_before_a_run_folde
 
 
 # 8 steps per epoch, 3 epochs: stop inside the warm-ups (step 4), at an epoch's end (8) and in epoch 3 (19).
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_at", [4, 8, 19])
 def test_every_feature_on_resumes_exactly(tiny_recipe, cli, stop_at) -> None:
     straight = train(tiny_recipe, *EVERYTHING)

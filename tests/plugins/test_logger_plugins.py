@@ -33,7 +33,7 @@ def drive(logger, folder: Path, rows=ROWS, *, start_step: int = 0, before=()) ->
     logger.finish("finished")
 
 
-@pytest.mark.parametrize("name", ["jsonl", "tensorboard", "mlflow"])
+@pytest.mark.parametrize("name", ["jsonl", "tensorboard", pytest.param("mlflow", marks=pytest.mark.slow)])
 def test_each_built_in_logger_passes_the_plugin_test_kit(name) -> None:
     report = check_component("logger", name)
     assert "satisfies the logger protocol" in report.passed

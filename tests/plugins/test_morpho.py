@@ -162,6 +162,7 @@ def test_an_unknown_attribute_in_a_recipe_gives_its_line_and_the_valid_names(bar
     assert "'thickness', 'slant', 'width', 'height' or 'area'" in err
 
 
+@pytest.mark.slow
 def test_attribute_control_of_a_generator_that_draws_what_it_is_asked_is_near_perfect(bars: Path) -> None:
     """A real generator that renders a bar of the requested thickness: Spearman near 1, MAE a fraction of a pixel."""
     dataset = morpho(bars, attributes=["thickness"], label=False)
@@ -184,6 +185,7 @@ def test_attribute_control_of_a_generator_that_draws_what_it_is_asked_is_near_pe
     assert control["requested_range"] == pytest.approx([low, high])
 
 
+@pytest.mark.slow
 def test_condgen_eval_adds_attribute_control_to_eval_json(bars, tmp_path, cli) -> None:
     assert cli("run", write_recipe(tmp_path, bars))[0] == 0
     run = next((tmp_path / "runs").iterdir())

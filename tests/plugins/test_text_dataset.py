@@ -53,6 +53,7 @@ def test_bins_are_training_tertiles(tiny_mnist: Path) -> None:
         assert counts.min() > 0.25 * counts.sum(), (name, counts)
 
 
+@pytest.mark.slow
 def test_training_draws_follow_the_global_seed_and_test_captions_are_fixed(tiny_mnist: Path) -> None:
     dataset = captions(tiny_mnist)
     train, test = dataset.load("train"), dataset.load("test")
