@@ -190,3 +190,24 @@ def test_a_name_whose_import_package_exists_is_refused(cli, tmp_path: Path) -> N
     assert code == 2
     assert "'condgen_priors' already exists" in " ".join(err.split()) and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_numeric_option_a_scaffolded_config_declares_is_bounded_both_ways(kind, tmp_path, monkeypatch) -> None:
+    """The house rule (every numeric field bounded) holds for what new-plugin teaches authors to write."""
+    from condgen.scaffold import write_plugin
+
+    target = write_plugin(f"bounded_{kind}", kind, tmp_path)
+    monkeypatch.syspath_prepend(str(target))
+    module = importlib.import_module(f"condgen_bounded_{kind}")
+    try:
+        configs = [value for name, value in vars(module).items() if name.endswith("Config") and isinstance(value, type)]
+        assert configs
+        for config in configs:
+            for field_name, info in config.model_fields.items():
+                if info.annotation not in (int, float):
+                    continue
+                bounds = {type(item).__name__ for item in info.metadata}
+                assert bounds & {"Ge", "Gt"} and bounds & {"Le", "Lt"}, f"{config.__name__}.{field_name}: {bounds}"
+    finally:
+        sys.modules.pop(module.__name__, None)

@@ -21,7 +21,7 @@ __all__ = ["__CLASS__", "__CLASS__Config", "__CLASS__Shift"]
 class __CLASS__Config(condgen.ComponentConfig):
     """The options a recipe may set in ``model.conditioner``."""
 
-    embed_dim: int = Field(16, gt=0, description="size of the condition embedding appended to x and to z")
+    embed_dim: condgen.Width = Field(16, description="size of the condition embedding appended to x and to z")
     modulate: bool = Field(True, description="also shift every hidden layer by a learned function of the condition")
 
 

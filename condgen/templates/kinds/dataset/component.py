@@ -22,11 +22,11 @@ NUM_CLASSES = 10
 class __CLASS__Config(condgen.ComponentConfig):
     """The options a recipe may set in ``data``."""
 
-    image_size: int = Field(12, ge=NUM_CLASSES, description="height and width of the square images")
-    train_size: int = Field(1000, gt=0, description="examples in the train split")
-    test_size: int = Field(200, gt=0, description="examples in the test split")
+    image_size: int = Field(12, ge=NUM_CLASSES, le=256, description="height and width of the square images")
+    train_size: int = Field(1000, ge=1, le=1_000_000, description="examples in the train split")
+    test_size: int = Field(200, ge=1, le=1_000_000, description="examples in the test split")
     noise: float = Field(0.2, ge=0, le=1, description="amplitude of the uniform background noise")
-    seed: int = Field(0, ge=0, description="the same seed always gives the same data")
+    seed: condgen.Seed = Field(0, description="the same seed always gives the same data")
 
 
 class __CLASS__:

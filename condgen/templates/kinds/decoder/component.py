@@ -21,7 +21,7 @@ __all__ = ["__CLASS__", "__CLASS__Config"]
 class __CLASS__Config(condgen.ComponentConfig):
     """The options a recipe may set in ``model.decoder``."""
 
-    hidden: int = Field(64, gt=0, description="units of the hidden layer")
+    hidden: condgen.Width = Field(64, description="units of the hidden layer")
 
 
 class __CLASS__(nn.Module):

@@ -21,8 +21,8 @@ __all__ = ["__CLASS__", "__CLASS__Config"]
 class __CLASS__Config(condgen.ComponentConfig):
     """The options a recipe may set in ``model.encoder``."""
 
-    hidden: int = Field(64, gt=0, description="units of the hidden layer")
-    latent_dim: int = Field(2, gt=0, description="size of z")
+    hidden: condgen.Width = Field(64, description="units of the hidden layer")
+    latent_dim: condgen.Width = Field(2, description="size of z")
 
 
 class __CLASS__(nn.Module):

@@ -23,8 +23,8 @@ __all__ = ["__CLASS__", "__CLASS__Config"]
 class __CLASS__Config(condgen.ComponentConfig):
     """The options of this head."""
 
-    hidden: int = Field(32, gt=0, description="units of the hidden layer")
-    weight: float = Field(1.0, ge=0, description="weight of the consistency term in the decoder's loss")
+    hidden: condgen.Width = Field(32, description="units of the hidden layer")
+    weight: float = Field(1.0, ge=0, le=1e6, description="weight of the consistency term in the decoder's loss")
     optimizer: condgen.OptimizerConfig = Field(default_factory=condgen.OptimizerConfig)
 
 
