@@ -105,3 +105,21 @@ def test_a_corrupted_metric_network_is_refused(run, cli, tmp_path, monkeypatch):
     code, out, err = cli("eval", run, *FAST)
     assert_refused(code, err, "corrupted", "metric network")
     assert not (run / "eval.json").exists()
+
+
+def test_control_tables_show_every_name_whole_in_80_columns() -> None:
+    """A pipe or a CI log is 80 columns wide: no metric or attribute name may be cut to an ellipsis."""
+    from rich.console import Console
+
+    from condgen.cli.eval_cmd import control_tables
+
+    metrics = {"spearman": 0.97, "mae": 0.3, "mae_over_sd": 0.39, "requested_low": 1.2, "requested_high": 4.5,
+               "measured_mean": 2.3, "generated": 1000, "missing_measurements": 0}
+    result = {"attribute_control": {"thickness": metrics, "slant": dict(metrics, missing_measurements=2)}}
+    console = Console(width=80, record=True)
+    for table in control_tables(result):
+        console.print(table)
+    text = console.export_text()
+    assert "…" not in text
+    for name in [*metrics, "thickness", "slant"]:
+        assert name in text
