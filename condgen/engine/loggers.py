@@ -4,12 +4,13 @@ The ``jsonl`` logger writes metrics.jsonl, the run folder's record that
 ``compare``, sweeps and resumes read, so it always runs and its failures (a
 full disk) stop the run like any other write to the run folder. A logger the
 recipe adds (TensorBoard, MLflow, a plugin's) is a guest: the first time it
-raises, one warning names it and the error, and the run goes on without it.
+raises, one warning (through the run's reporter, like every other line the run
+prints) names it and the error, and the run goes on without it.
 """
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -20,19 +21,17 @@ from ..recipe import ResolvedRecipe
 RECORD = "jsonl"
 
 
-class LoggerWarning(UserWarning):
-    """A logger failed and was dropped; the run went on."""
-
-
 class Loggers:
     """Fans each call out to every logger; the ``jsonl`` record first and unguarded."""
 
-    def __init__(self, record: Logger, guests: dict[str, Logger]) -> None:
+    def __init__(self, record: Logger, guests: dict[str, Logger], warn: Callable[[str], None]) -> None:
         self.record = record
         self.guests = dict(guests)
+        self.warn = warn
 
     @classmethod
-    def for_recipe(cls, resolved: ResolvedRecipe) -> Loggers:
+    def for_recipe(cls, resolved: ResolvedRecipe, warn: Callable[[str], None]) -> Loggers:
+        """``warn`` gets the one line said when a guest fails (the run's ``reporter.warn``)."""
         context = BuildContext(recipe_dir=resolved.base_dir)
         record = resolved.plugins.registry.get("logger", RECORD)
         guests: dict[str, Logger] = {}
@@ -40,7 +39,7 @@ class Loggers:
             if block.name == RECORD:  # it always runs; naming it changes nothing
                 continue
             guests[f"{block.name} (loggers[{index}])"] = resolved.part("loggers", index).build(context)
-        return cls(record.build(record.config.model_validate({}), context), guests)
+        return cls(record.build(record.config.model_validate({}), context), guests, warn)
 
     def start(self, run: RunInfo) -> None:
         self.record.start(run)
@@ -65,8 +64,5 @@ class Loggers:
             except Exception as error:  # a guest never stops the run
                 del self.guests[name]
                 message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-                warnings.warn(
-                    f"The {name} logger failed in {method} and is switched off for the rest of this run: {message}",
-                    LoggerWarning,
-                    stacklevel=2,
-                )
+                self.warn(f"The {name} logger failed in {method} and is switched off for the rest of this run: "
+                          f"{message}")
