@@ -78,6 +78,12 @@ class Setting:
         return RECIPES[self.model][0].format(q=self.quadrants)
 
 
+def say(line: str) -> None:
+    """One line, written at once: the worker threads' lines never run into each other."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def condgen(log: Path, *args: str) -> float:
     """Run ``python -m condgen ARGS`` in a child process, its output appended to ``log``; return its wall
     seconds. Fails loudly if it fails."""
@@ -100,7 +106,7 @@ def train(out: Path, setting: Setting) -> Path:
     run = run_folder(out, setting)
     if run is not None and json.loads((run / "run.json").read_text()).get("status") == "finished":
         return run
-    print(f"training {setting.tag}", flush=True)
+    say(f"training {setting.tag}")
     if run is not None:
         wall = condgen(out / f"{setting.tag}.log", "run", "--resume", str(run))
     else:
@@ -108,7 +114,7 @@ def train(out: Path, setting: Setting) -> Path:
         wall = condgen(log, "run", recipe, f"output.dir={out / setting.tag}", *setting.overrides())
     run = run_folder(out, setting)
     assert run is not None
-    print(f"trained {setting.tag} in {wall:.0f} s", flush=True)
+    say(f"trained {setting.tag} in {wall:.0f} s")
     return run
 
 
@@ -190,11 +196,13 @@ def main() -> None:
                         help="the quadrant setting on whose validation split the latent size is chosen")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                         help="the final runs' seeds (the first one also trains the candidates)")
-    parser.add_argument("--k", type=int, default=100, help="importance samples for the NLL (at least 100 for the table)")
+    parser.add_argument("--k", type=int, default=100,
+                        help="importance samples for the CVAE's NLL (at least 100 for the table)")
     parser.add_argument("--jobs", type=int, default=1, help="trainings at once (each on trainer.threads=1)")
     parser.add_argument("--out", type=Path, default=REPO / "runs" / "inpainting-benchmark",
                         help="where the runs live; a rerun reuses what is finished there")
-    parser.add_argument("--quick", action="store_true", help="2000 images, two epochs: checks the script, not the model")
+    parser.add_argument("--quick", action="store_true",
+                        help="2000 images, two epochs: checks the script, not the model")
     parser.add_argument("--json", type=Path, help="also write the rows and the selection here")
     args = parser.parse_args()
     if not os.environ.get("CONDGEN_DATA_DIR"):
@@ -225,8 +233,8 @@ def main() -> None:
     def train_and_evaluate(setting: Setting) -> dict:
         run = train(out, setting)
         result = row(setting, run, evaluate(run, setting, args.k))
-        print(f"{setting.tag}: best epoch {result['best_epoch']}  -ELBO(10) {result['elbo_10']:.2f}  "
-              f"NLL(K={result['nll_k']}) {result['nll']:.2f}", flush=True)
+        say(f"{setting.tag}: best epoch {result['best_epoch']}  -ELBO(10) {result['elbo_10']:.2f}  "
+            f"NLL(K={result['nll_k']}) {result['nll']:.2f}")
         return result
 
     rows = list(pool.map(train_and_evaluate, finals))
