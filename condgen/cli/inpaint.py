@@ -27,7 +27,7 @@ from .app import PATH, SEED, allow_plugins_option, cli, console, plural
 @allow_plugins_option
 def inpaint(run_path: Path, count: int, samples: int, baseline: Path | None, image: Path | None,
             mask: Path | None, resize: bool, output: Path | None, seed: int, allow_plugins: bool) -> None:
-    """Fill in the unobserved pixels of test images (or your own) with the last checkpoint of RUN.
+    """Fill in the unobserved pixels of test images (or your own) with RUN's best checkpoint (else its last).
 
     Rows: the input (unobserved pixels grey), the truth, the baseline's prediction
     and several samples, observed pixels pasted back.
@@ -50,4 +50,5 @@ def inpaint(run_path: Path, count: int, samples: int, baseline: Path | None, ima
         name = f"inpaint-{image.stem}-seed{seed}.png" if image is not None else f"inpaint-seed{seed}.png"
         output = loaded.run.path / "samples" / name
     save_figure(rows, output)
-    console.print(f"Wrote {output} ({plural(len(examples.x), 'image')}, {plural(samples, 'sample')} each)")
+    console.print(f"Wrote {output} ({plural(len(examples.x), 'image')}, {plural(samples, 'sample')} each) "
+                  f"from {loaded.source}")

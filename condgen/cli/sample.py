@@ -81,8 +81,7 @@ def sample(
     save_grid(images, output, per_row)
     for note in notes:
         console.print(f"Note: {note}.")
-    weights = " (the moving average of the weights, trainer.ema)" if loaded.weights == "ema" else ""
-    console.print(f"Wrote {plural(len(images), 'image')} to {output} from the {loaded.checkpoint} checkpoint{weights}")
+    console.print(f"Wrote {plural(len(images), 'image')} to {output} from {loaded.source}")
 
 
 def label_ids(dataset, given: tuple[str, ...]) -> torch.Tensor:

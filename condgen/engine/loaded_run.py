@@ -31,6 +31,12 @@ class LoadedRun:
     def epoch(self) -> int:
         return self.state["epoch"]
 
+    @property
+    def source(self) -> str:
+        """Where the weights came from, as the commands that use them say it."""
+        average = " (the moving average of the weights, trainer.ema)" if self.weights == "ema" else ""
+        return f"the {self.checkpoint} checkpoint{average}"
+
 
 CHECKPOINTS = ("best", "last")
 

@@ -4,12 +4,13 @@ The ``jsonl`` logger writes metrics.jsonl, the run folder's record that
 ``compare``, sweeps and resumes read, so it always runs and its failures (a
 full disk) stop the run like any other write to the run folder. A logger the
 recipe adds (TensorBoard, MLflow, a plugin's) is a guest: the first time it
-raises, one warning names it and the error, and the run goes on without it.
+raises, one warning (through the run's reporter, like every other line the run
+prints) names it and the error, and the run goes on without it.
 """
 
 from __future__ import annotations
 
-import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -21,19 +22,17 @@ from ..registry import Part
 RECORD = "jsonl"
 
 
-class LoggerWarning(UserWarning):
-    """A logger failed and was dropped; the run went on."""
-
-
 class Loggers:
     """Fans each call out to every logger; the ``jsonl`` record first and unguarded."""
 
-    def __init__(self, record: Logger, guests: dict[str, Logger]) -> None:
+    def __init__(self, record: Logger, guests: dict[str, Logger], warn: Callable[[str], None]) -> None:
         self.record = record
         self.guests = dict(guests)
+        self.warn = warn
 
     @classmethod
-    def for_recipe(cls, resolved: ResolvedRecipe) -> Loggers:
+    def for_recipe(cls, resolved: ResolvedRecipe, warn: Callable[[str], None]) -> Loggers:
+        """``warn`` gets the one line said when a guest fails (the run's ``reporter.warn``)."""
         context = BuildContext()
         record = resolved.plugins.registry.get("logger", RECORD)
         guests: dict[str, Logger] = {}
@@ -41,7 +40,7 @@ class Loggers:
             if block.name == RECORD:  # it always runs; naming it changes nothing
                 continue
             guests[f"{block.name} (loggers[{index}])"] = resolved.part("loggers", index).build(context)
-        return cls(Part(record, record.config.model_validate({})).build(context), guests)
+        return cls(Part(record, record.config.model_validate({})).build(context), guests, warn)
 
     def start(self, run: RunInfo) -> None:
         self.record.start(run)
@@ -66,8 +65,5 @@ class Loggers:
             except Exception as error:  # a guest never stops the run
                 del self.guests[name]
                 message = getattr(error, "message", None) or f"{type(error).__name__}: {error}"
-                warnings.warn(
-                    f"The {name} logger failed in {method} and is switched off for the rest of this run: {message}",
-                    LoggerWarning,
-                    stacklevel=2,
-                )
+                self.warn(f"The {name} logger failed in {method} and is switched off for the rest of this run: "
+                          f"{message}")

@@ -212,7 +212,7 @@ class Trainer:
         #: the weights that are scored, sampled and selected: the moving average when there is one
         self.scored = self.model if self.ema is None else self.ema.model
         self.selection = None if self.validation_split is None else Selection(settings.early_stopping)
-        self.loggers = Loggers.for_recipe(self.resolved)
+        self.loggers = Loggers.for_recipe(self.resolved, reporter.warn)
         self.feed = LoggerFeed(self.loggers)
         self.callbacks: list[Callback] = [
             self.feed,  # metrics.jsonl first: a grid that fails on user settings loses no row

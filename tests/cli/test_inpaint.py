@@ -252,3 +252,13 @@ def test_a_png_of_the_wrong_size_is_refused_from_its_header(runs, tmp_path, whic
     assert code == 2, output
     assert "Traceback" not in output and "bomb.png" in output
     assert not (tmp_path / "out.png").exists()
+
+
+def test_inpaint_says_which_checkpoint_and_weights_it_drew_with(runs, tmp_path) -> None:
+    code, output = invoke("inpaint", runs["cvae"], "--count", "2", "--samples", "1", "-o", tmp_path / "last.png")
+    assert code == 0, output
+    assert "from the last checkpoint" in output and "moving average" not in output  # no validation split, no EMA
+    averaged = train(write_recipe(runs["folder"], "averaged", **CVAE), "data.validation=50", "trainer.ema={decay: 0.9}")
+    code, output = invoke("inpaint", averaged, "--count", "2", "--samples", "1", "-o", tmp_path / "best.png")
+    assert code == 0, output
+    assert "from the best checkpoint (the moving average of the weights, trainer.ema)" in " ".join(output.split())

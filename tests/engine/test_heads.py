@@ -111,3 +111,41 @@ def test_cvae_gan_trains_on_two_processes_with_every_networks_weights_kept_equal
     steps = rows[-1]["step"]
     for name in ("classifier", "discriminator", "encoder", "decoder"):
         assert all(value["step"] == steps for value in state["optimizers"][name]["state"].values()), name
+
+
+#: 10 steps per epoch, 2 epochs: a warm-up over steps 0-3, then the rate halves every 5 steps
+SCHEDULED = [*GAN, "model.heads.discriminator.optimizer.lr=5.0e-4",
+             "trainer.scheduler={name: step, warmup_steps: 4, step_size: 5, gamma: 0.5}"]
+
+
+@pytest.mark.parametrize("stop_at", [3, 13])  # inside the warm-up; in epoch 2, two halvings in
+def test_every_heads_learning_rate_follows_the_schedule_from_its_own_rate_and_resumes_exactly(tiny_recipe, cli,
+                                                                                               stop_at):
+    from condgen.engine.schedules import lr_factor
+    from condgen.recipe.schema import SchedulerSection
+
+    schedule = SchedulerSection(name="step", warmup_steps=4, step_size=5, gamma=0.5)
+    # the encoder and decoder start from trainer.optimizer's rate, each head from its own optimiser's
+    own = {"encoder": 1e-3, "decoder": 1e-3, "classifier": 2e-4, "discriminator": 5e-4}
+    straight = train(tiny_recipe, *SCHEDULED)
+    with pytest.raises(Interrupted):
+        train(tiny_recipe, *SCHEDULED, reporter=StopAtStep(stop_at))
+    (interrupted,) = set((tiny_recipe.parent / "runs").iterdir()) - {straight}
+    for state in (checkpoint(interrupted), checkpoint(straight)):
+        last = state["global_step"] - 1  # the step whose rate was set last
+        assert set(state["optimizers"]) == set(own)
+        for name, optimizer in state["optimizers"].items():
+            (group,) = optimizer["param_groups"]
+            assert group["initial_lr"] == pytest.approx(own[name]), name
+            assert group["lr"] == pytest.approx(own[name] * lr_factor(schedule, last, 20)), name
+    assert checkpoint(straight)["global_step"] == 20
+    code, _, err = cli("run", "--resume", interrupted)
+    assert code == 0, err
+    a, b = checkpoint(straight), checkpoint(interrupted)
+    assert_same_tensors(a["model"], b["model"])
+    assert_same_tensors(a["heads"], b["heads"])
+    for name in a["optimizers"]:
+        assert a["optimizers"][name]["param_groups"] == b["optimizers"][name]["param_groups"], name
+        for key, value in a["optimizers"][name]["state"].items():
+            assert_same_tensors(value, b["optimizers"][name]["state"][key])
+    assert without_timings(metrics(straight)) == without_timings(metrics(interrupted))

@@ -23,7 +23,7 @@ EVERYTHING = (
     VALIDATION,
     "trainer.epochs=3",
     "trainer.scheduler={name: cosine, warmup_steps: 5, min_factor: 0.1}",
-    "trainer.kl_schedule={warmup_steps: 10}",
+    "trainer.kl_schedule={warmup_steps: 10, free_bits: 0.5}",
     "trainer.grad_clip=5.0",
     "trainer.ema={decay: 0.9}",
     "trainer.early_stopping={patience: 5}",
@@ -136,16 +136,51 @@ def test_the_schedule_sets_every_step_and_the_features_change_the_weights(tiny_r
             assert not torch.equal(average, tuned["model"][name])
 
 
+#: min_delta far above any change: epoch 1 stays the best, so best.pt (epoch 1) and last.pt (epoch 2) differ
+BEST_IS_FIRST = "trainer.early_stopping={patience: 5, min_delta: 1000}"
+
+
 def test_eval_uses_best_by_default_says_which_and_which_weights(tiny_recipe, cli) -> None:
-    run = train(tiny_recipe, VALIDATION, "trainer.ema={decay: 0.9}")
+    run = train(tiny_recipe, VALIDATION, "trainer.ema={decay: 0.9}", BEST_IS_FIRST)
     code, out, err = cli("eval", run, "--k", "2", "--per-class", "5", "--particles", "1")
     assert code == 0, err
     settings = json.loads((run / "eval.json").read_text())["settings"]
-    assert (settings["checkpoint"], settings["weights"]) == ("best", "ema")
-    assert "best checkpoint" in out and "moving average" in out
-    code, _, err = cli("eval", run, "--checkpoint", "last", "--k", "2", "--per-class", "5", "--particles", "1")
+    assert (settings["checkpoint"], settings["weights"], settings["checkpoint_epoch"]) == ("best", "ema", 1)
+    assert "best checkpoint, epoch 1" in out and "moving average" in out
+    code, out, err = cli("eval", run, "--checkpoint", "last", "--k", "2", "--per-class", "5", "--particles", "1")
     assert code == 0, err
-    assert json.loads((run / "eval.json").read_text())["settings"]["checkpoint"] == "last"
+    settings = json.loads((run / "eval.json").read_text())["settings"]
+    assert (settings["checkpoint"], settings["checkpoint_epoch"]) == ("last", 2) and "last checkpoint, epoch 2" in out
+
+
+def test_sample_and_the_python_api_use_the_moving_average_of_the_best_epoch_and_say_so(tiny_recipe, cli,
+                                                                                          tmp_path) -> None:
+    import condgen
+
+    run = train(tiny_recipe, VALIDATION, "trainer.ema={decay: 0.9}", BEST_IS_FIRST)
+    code, out, err = cli("sample", run, "--label", "3", "-o", tmp_path / "grid.png")
+    assert code == 0, err
+    assert "from the best checkpoint (the moving average of the weights, trainer.ema)" in " ".join(out.split())
+    loaded = condgen.load_run(run)
+    best = load_checkpoint(run / "checkpoints" / "best.pt")
+    assert (loaded.checkpoint, loaded.weights, loaded.epoch) == ("best", "ema", 1)
+    same(loaded.model.state_dict(), best["ema"]["weights"])
+    last = condgen.load_run(run, checkpoint="last")
+    assert (last.weights, last.epoch) == ("ema", 2)
+    same(last.model.state_dict(), load_checkpoint(run / "checkpoints" / "last.pt")["ema"]["weights"])
+
+
+def test_the_progress_lines_show_the_validation_score_and_the_end_names_the_best_epoch(tiny_recipe, cli) -> None:
+    code, out, err = cli("run", tiny_recipe, VALIDATION)
+    assert code == 0, err
+    (run,) = (tiny_recipe.parent / "runs").iterdir()
+    status = json.loads((run / "run.json").read_text())
+    text = " ".join((out + err).split())
+    for row in rows(run):  # each epoch's line: the training loss and the validation score, no test score
+        assert f"train -ELBO {row['train_loss']:.2f} val -ELBO {row['val_elbo']:.2f}" in text
+    assert "test -ELBO" not in text
+    assert (f"best validation -ELBO {status['best_val_elbo']:.2f} nats at epoch {status['best_epoch']} "
+            "(checkpoints/best.pt)") in text
 
 
 def test_a_run_without_validation_has_no_best_checkpoint_to_ask_for(tiny_recipe, cli) -> None:
@@ -189,11 +224,6 @@ def test_free_bits_count_each_dimensions_kl_as_at_least_the_threshold(tiny_recip
     assert all(grad is None or not grad.any() for grad in grads)
     free, true_kl = kl_objective(1e-12)
     assert free.item() == pytest.approx(true_kl.item(), rel=1e-5)  # below every dimension's KL: the plain KL
-
-
-def test_a_run_with_free_bits_trains_and_resumes_like_any_other(tiny_recipe) -> None:
-    run = train(tiny_recipe, "trainer.epochs=1", "trainer.kl_schedule={warmup_steps: 5, free_bits: 0.5}")
-    assert json.loads((run / "run.json").read_text())["status"] == "finished"
 
 
 OWN_SPLITS = '''
