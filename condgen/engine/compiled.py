@@ -14,8 +14,9 @@ each head's two losses, compiled apart) ran at 20 images/s against its bare
 eager loop's 252 (benchmarks/cvae_gan.py --set trainer.compile=on), so on
 CPUs ``auto`` leaves it eager until that is understood.
 
-Compiling happens at the first call, so its time is measured there and
-reported apart from the training time. When it fails (no C++ compiler, an op
+Compiling happens in the first step (forward graphs at the first call,
+backward graphs at the first backward), so that step's time is reported as
+compiling, apart from the training time. When it fails (no C++ compiler, an op
 inductor cannot lower), the step warns once and goes on eagerly, with the
 random number state it started the failed call with: a run never crashes for
 want of a compiler.
@@ -27,7 +28,8 @@ import os
 import shutil
 import sys
 import time
-from typing import Any, Callable, Literal
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Literal
 
 import torch
 
@@ -84,11 +86,28 @@ class Compiler:
     def __init__(self, enabled: bool, warn: Callable[[str], None]) -> None:
         self.enabled = enabled
         self.warn = warn
-        #: seconds spent in calls that compiled (the first call of each function); reported apart
+        #: seconds of the first step of a compiled run (see :meth:`first_step`); reported apart
         self.compile_seconds = 0.0
+        self._timed = False
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         return _Compiled(function, self) if self.enabled else function
+
+    @contextmanager
+    def first_step(self) -> Iterator[None]:
+        """Time the run's first step as compiling when compiling is on: dynamo compiles the forward pass (and
+        each head's losses) at their first call, and AOT autograd compiles their backward graphs at the first
+        backward, after the forward call has returned (on the conv CVAE, seconds that were counted as training
+        time when only the first calls were timed)."""
+        if not self.enabled or self._timed:
+            yield
+            return
+        self._timed = True
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.compile_seconds += time.perf_counter() - started
 
     def failed(self, error: BaseException) -> None:
         if self.enabled:
@@ -97,7 +116,7 @@ class Compiler:
 
 
 class _Compiled:
-    """``function`` compiled, its first call timed; eager once its compiler has failed."""
+    """``function`` compiled; eager once its compiler has failed (its first call falls back)."""
 
     def __init__(self, function: Callable[..., Any], compiler: Compiler) -> None:
         self.eager = function
@@ -111,7 +130,6 @@ class _Compiled:
         if not self.first:
             return self.compiled(*args, **kwargs)
         self.first = False
-        started = time.perf_counter()
         rng = torch.get_rng_state()
         try:
             return self.compiled(*args, **kwargs)
@@ -121,8 +139,6 @@ class _Compiled:
             self.compiler.failed(error)
             torch.set_rng_state(rng)  # the eager call draws what the failed one would have
             return self.eager(*args, **kwargs)
-        finally:
-            self.compiler.compile_seconds += time.perf_counter() - started
 
 
 def _gist(error: BaseException) -> str:
