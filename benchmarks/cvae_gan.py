@@ -29,7 +29,7 @@ from rich.table import Table
 from condgen.engine.progress import SilentReporter
 from condgen.engine.run_dir import create_run_dir
 from condgen.engine.trainer import Trainer, build_parts
-from condgen.model import build_model
+from condgen.compose import build_model
 from condgen.recipe import load_recipe
 from throughput import full_run_compile
 

@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = """
 import json, resource, sys, time
 before_imports = time.perf_counter()
-from condgen_image_folder import ImageFolderConfig, build
+from condgen_image_folder import ImageFolderConfig
+from condgen_image_folder.dataset import build
 started = time.perf_counter()
 config = ImageFolderConfig(root=sys.argv[1], size=json.loads(sys.argv[2]), mode=sys.argv[3])
 dataset = build(config, None)

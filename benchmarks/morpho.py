@@ -36,7 +36,7 @@ import yaml
 
 from condgen.compat import torchvision
 from condgen.data import resolve_data_root
-from condgen.model import build_model
+from condgen.compose import build_model
 from condgen.optim import make_optimizer
 from condgen.recipe import load_recipe
 from condgen_morpho.cache import measure_cached

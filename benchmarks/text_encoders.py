@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from condgen.model import build_model
+from condgen.compose import build_model
 from condgen.recipe import load_recipe
 
 VARIANTS = {
@@ -35,12 +35,12 @@ def step_times(overrides: list[str], steps: int, label_baseline: bool = False) -
     model, dataset = composed.model, composed.dataset
     train = dataset.load("train")
     if label_baseline:
-        from condgen_concat import Concat
-        from condgen.model import compose
+        from condgen_concat.conditioners import Concat
+        from condgen.compose import assemble
 
         base = dataset.base
         parts = {role: resolved.part("model", role) for role in ("encoder", "decoder", "prior")}
-        model = compose(
+        model = assemble(
             lambda role, context: Concat() if role == "conditioner" else parts[role].build(context),
             base.x_shape,
             base.condition_shape,

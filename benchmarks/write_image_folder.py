@@ -68,7 +68,8 @@ def _write_chunk(args: tuple[str, list[tuple[str, np.ndarray]]]) -> int:
 
 
 def write(out: Path, colour: bool, limit: int | None, seed: int, workers: int) -> dict[str, float]:
-    from condgen_mnist import MNIST, MNISTConfig
+    from condgen_mnist import MNISTConfig
+    from condgen_mnist.dataset import MNIST
 
     started = time.perf_counter()
     rows = [("file", "hue", "red", "green", "blue")]

@@ -1,54 +1,118 @@
 """condgen: conditional generative models composed from plugins.
 
 This module is the public API plugins build on; everything a plugin needs is
-importable from here.
+importable from here. Names are imported on first use, so ``import condgen``
+(every plugin does it) and ``condgen --help`` do not pay for torch until
+something needs it.
 """
 
 from __future__ import annotations
 
-from .blocks import BlockKind, ComponentBlock
-from .conditions import ConditionBatch, ConditionRequest, conditions_for
-from .data import TensorSplit, resolve_data_root
-from .fields import Seed, UsablePath, Width
-from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
-from .hookspecs import hookimpl
-from .likelihoods import LikelihoodOptions, likelihood, values_per_entry
-from .protocols import (
-    BuildContext,
-    Conditioner,
-    ControlledDataset,
-    Dataset,
-    Decoder,
-    Encoder,
-    Head,
-    LabelledDataset,
-    Logger,
-    MaskedDataset,
-    MetricDataset,
-    Prior,
-    RequestableDataset,
-    RunInfo,
-    Split,
-    StatefulDataset,
-    TextDataset,
-    TextEncoder,
-)
-from .optim import OptimizerConfig, make_optimizer
-from .registry import KINDS, ComponentConfig
-from .training_step import ModelLoss, TrainingStep
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from .version import __version__
 
-#: The Python API (condgen.api), imported on first use: plugins importing condgen do not pay for the engine.
-_API = ("Run", "load_run", "train")
+#: Public name -> the module that defines it.
+_EXPORTS = {
+    "BlockKind": "blocks",
+    "ComponentBlock": "blocks",
+    "ConditionBatch": "condition_request",
+    "ConditionRequest": "condition_request",
+    "conditions_for": "conditions",
+    "TensorSplit": "data",
+    "resolve_data_root": "data",
+    "Seed": "fields",
+    "UsablePath": "fields",
+    "Width": "fields",
+    "CheckpointError": "errors",
+    "CondgenError": "errors",
+    "DataError": "errors",
+    "OutputError": "errors",
+    "PluginError": "errors",
+    "RecipeError": "errors",
+    "UserError": "errors",
+    "hookimpl": "hookspecs",
+    "LikelihoodOptions": "likelihood_options",
+    "likelihood": "likelihoods",
+    "values_per_entry": "likelihood_options",
+    "BuildContext": "protocols",
+    "Conditioner": "protocols",
+    "ControlledDataset": "protocols",
+    "Dataset": "protocols",
+    "Decoder": "protocols",
+    "Encoder": "protocols",
+    "Head": "protocols",
+    "LabelledDataset": "protocols",
+    "Logger": "protocols",
+    "MaskedDataset": "protocols",
+    "MetricDataset": "protocols",
+    "Prior": "protocols",
+    "RequestableDataset": "protocols",
+    "RunInfo": "protocols",
+    "Split": "protocols",
+    "StatefulDataset": "protocols",
+    "TextDataset": "protocols",
+    "TextEncoder": "protocols",
+    "OptimizerConfig": "optim",
+    "make_optimizer": "optim",
+    "KINDS": "registry",
+    "ComponentConfig": "registry",
+    "ModelLoss": "training_step",
+    "TrainingStep": "training_step",
+    "Run": "api",
+    "load_run": "api",
+    "train": "api",
+}
 
 
-def __getattr__(name: str):
-    if name in _API:
-        from . import api
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'condgen' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
-        return getattr(api, name)
-    raise AttributeError(f"module 'condgen' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])
+
+
+if TYPE_CHECKING:  # what a type checker and an IDE see: the same names, imported eagerly
+    from .blocks import BlockKind, ComponentBlock
+    from .condition_request import ConditionBatch, ConditionRequest
+    from .conditions import conditions_for
+    from .data import TensorSplit, resolve_data_root
+    from .fields import Seed, UsablePath, Width
+    from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
+    from .hookspecs import hookimpl
+    from .likelihood_options import LikelihoodOptions, values_per_entry
+    from .likelihoods import likelihood
+    from .protocols import (
+        BuildContext,
+        Conditioner,
+        ControlledDataset,
+        Dataset,
+        Decoder,
+        Encoder,
+        Head,
+        LabelledDataset,
+        Logger,
+        MaskedDataset,
+        MetricDataset,
+        Prior,
+        RequestableDataset,
+        RunInfo,
+        Split,
+        StatefulDataset,
+        TextDataset,
+        TextEncoder,
+    )
+    from .optim import OptimizerConfig, make_optimizer
+    from .registry import KINDS, ComponentConfig
+    from .training_step import ModelLoss, TrainingStep
+    from .api import Run, load_run, train
 
 __all__ = [
     "KINDS",
@@ -57,9 +121,9 @@ __all__ = [
     "CheckpointError",
     "ComponentBlock",
     "ComponentConfig",
+    "CondgenError",
     "ConditionBatch",
     "ConditionRequest",
-    "CondgenError",
     "Conditioner",
     "ControlledDataset",
     "DataError",
@@ -77,10 +141,11 @@ __all__ = [
     "OutputError",
     "PluginError",
     "Prior",
-    "Run",
     "RecipeError",
-    "Seed",
     "RequestableDataset",
+    "RunInfo",
+    "Run",
+    "Seed",
     "Split",
     "StatefulDataset",
     "TensorSplit",

@@ -11,6 +11,10 @@ block of a given kind::
 recipe's own, so a misspelt option of the inner plugin is reported with its
 file and line; the component builds it with ``context.build(config.base)``.
 The core never learns which components nest which.
+
+The recipe's own blocks (``data:``, ``model.encoder:``, ...) are the same type:
+one concept, one class. This module only describes blocks; resolving one
+against the plugins happens in ``recipe.resolve`` and ``compose``.
 """
 
 from __future__ import annotations
@@ -21,11 +25,11 @@ from typing import Any, Iterator
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, model_serializer
 from pydantic_core import core_schema
 
-from .errors import PluginError, RecipeError
+from .registry import Part
 
 
 class ComponentBlock(BaseModel):
-    """``{name: ..., options...}`` for a component of the kind its field declares (see :class:`BlockKind`).
+    """``{name: ..., options...}``: a component of the kind its recipe section or field declares (see :class:`BlockKind`).
 
     Once resolved it carries the inner component and its validated config; it
     then serialises with every default filled in, as the recipe's own blocks do.
@@ -34,7 +38,7 @@ class ComponentBlock(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str
     _kind: str | None = PrivateAttr(None)
-    _resolved: Any = PrivateAttr(None)
+    _resolved: Part | None = PrivateAttr(None)
 
     @property
     def kind(self) -> str | None:
@@ -45,19 +49,21 @@ class ComponentBlock(BaseModel):
         return dict(self.model_extra or {})
 
     @property
-    def resolved(self) -> Any:
-        """The resolved part (``.component``, ``.config``, ``.build(context)``), or ``None``."""
+    def resolved(self) -> Part | None:
+        """The :class:`~condgen.registry.Part` this block resolved to, or ``None``."""
         return self._resolved
 
-    def attach(self, resolved: Any) -> None:
-        """Record what this block resolved to (done by the recipe resolver)."""
+    def attach(self, resolved: Part) -> None:
+        """Record what this block resolved to (done by the recipe resolver or the composer)."""
         self._resolved = resolved
 
     @model_serializer(mode="wrap")
     def _serialise(self, handler: Any, info: Any) -> dict[str, Any]:
+        dumped = handler(self)
         if self._resolved is None:
-            return handler(self)
-        return {"name": self.name, **self._resolved.config.model_dump(mode=info.mode)}
+            return dumped
+        own = {key: value for key, value in dumped.items() if key in type(self).model_fields}  # name, condgen's keys
+        return {**own, **self._resolved.config.model_dump(mode=info.mode)}
 
 
 @dataclass(frozen=True)
@@ -96,42 +102,6 @@ def nested_blocks(value: Any, path: Path = ()) -> Iterator[tuple[Path, Component
     elif isinstance(value, dict):
         for key, item in value.items():
             yield from nested_blocks(item, path + (key,))
-
-
-@dataclass(frozen=True)
-class _Resolved:
-    component: Any
-    config: BaseModel
-
-    def build(self, context: Any) -> Any:
-        return self.component.build(self.config, context)
-
-
-def build_block(block: ComponentBlock, context: Any) -> Any:
-    """Build a nested block; one that no recipe resolved (a config made in Python) is resolved here."""
-    if not isinstance(block, ComponentBlock):
-        raise PluginError(f"context.build() takes a condgen.ComponentBlock, got {type(block).__name__}.")
-    if block.resolved is None:
-        block.attach(_resolve_alone(block))
-    return block.resolved.build(context)
-
-
-def _resolve_alone(block: ComponentBlock) -> _Resolved:
-    if block.kind is None:
-        raise PluginError(
-            f"The component block {block.name!r} does not say which kind of component it names.",
-            hint='Declare its field as Annotated[condgen.ComponentBlock, condgen.BlockKind("dataset")] (or another kind).',
-        )
-    from .plugins import load_plugins
-
-    component = load_plugins().registry.get(block.kind, block.name)
-    try:
-        config = component.config.model_validate(block.options)
-    except ValidationError as error:
-        raise RecipeError(f"The options of {block.kind} {block.name!r} are invalid: {error}") from None
-    for _, inner in nested_blocks(config):
-        inner.attach(_resolve_alone(inner))
-    return _Resolved(component, config)
 
 
 def declared_blocks(config: type[BaseModel], options: dict[str, Any]) -> Iterator[tuple[str, str, ComponentBlock]]:

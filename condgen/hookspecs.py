@@ -28,7 +28,9 @@ def register_components(register: Callable[..., None]) -> None:
       ``prior``, ``head``, ``text_encoder``, ``logger`` (see :mod:`condgen.protocols` for what each must do);
     - ``name``: what recipes write in ``{name: ...}``, unique within the kind;
     - ``factory``: called as ``factory(config, context)`` with the validated
-      config and a :class:`condgen.BuildContext`, returns the component;
+      config and a :class:`condgen.BuildContext`, returns the component; or
+      its path, ``"my_plugin.networks:TinyEncoder"``, imported only when a
+      recipe builds it (so listing and validating never import torch);
     - ``config``: a subclass of :class:`condgen.ComponentConfig` describing the
       options a recipe may set. Unknown options are rejected.
 

@@ -18,38 +18,15 @@ and hands them, shaped ``(N, P, *x_shape)``, to :func:`likelihood`:
 from __future__ import annotations
 
 import math
-from typing import Literal
-
 import torch
 import torch.nn.functional as F
-from pydantic import Field
 from torch import distributions as D
 
-from .registry import ComponentConfig
+from .likelihood_options import LikelihoodOptions
 
-Likelihood = Literal["bernoulli", "continuous_bernoulli", "gaussian", "logistic_mixture"]
 MIN_SIGMA = 0.01
 MIN_LOG_SCALE = -7.0
 BINS = 255  # 8-bit data: 256 values, 255 intervals between 0 and 1
-
-
-class LikelihoodOptions(ComponentConfig):
-    """The options of a decoder's observation model (a decoder config inherits them)."""
-
-    likelihood: Likelihood = Field("bernoulli", description="the distribution p(x|z,c) over each entry of x")
-    sigma: float | None = Field(
-        None, gt=0, le=10, description="gaussian: a fixed standard deviation; null learns one per entry"
-    )
-    mixtures: int = Field(5, ge=1, le=32, description="logistic_mixture: logistic components per entry")
-
-
-def values_per_entry(options: LikelihoodOptions) -> int:
-    """How many numbers the network must produce for each entry of x."""
-    if options.likelihood == "gaussian":
-        return 1 if options.sigma is not None else 2
-    if options.likelihood == "logistic_mixture":
-        return 3 * options.mixtures
-    return 1
 
 
 def likelihood(options: LikelihoodOptions, raw: torch.Tensor) -> D.Distribution:

@@ -3,14 +3,13 @@
 q(z | x, c), p(z | c) and p(x | z, c) are ``torch.distributions`` objects
 returned by the encoder, prior and decoder; the conditioner decides how the
 condition is joined with x and z (and, through modulators, how it reaches
-inside the networks). Nothing here knows which plugins they are.
+inside the networks). Nothing here knows which plugins they are, nor how
+they were built (that is ``condgen.compose``).
 """
 
 from __future__ import annotations
 
-import functools
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from torch import distributions as D
@@ -18,25 +17,8 @@ from torch import nn
 
 from .closed_form import diagonal_normal_kl
 from .errors import NumericalError, PluginError
-from .memory import check_fits
-from .protocols import BuildContext, MaskedDataset, Modulation, check_built
-from .recipe import ResolvedRecipe
-
-
-@dataclass
-class Losses:
-    """Per-batch means, in nats per example."""
-
-    loss: torch.Tensor
-    reconstruction: torch.Tensor
-    kl: torch.Tensor
-
-    def as_floats(self) -> dict[str, float]:
-        return {
-            "loss": self.loss.item(),
-            "reconstruction": self.reconstruction.item(),
-            "kl": self.kl.item(),
-        }
+from .protocols import MaskedDataset
+from .training_step import Losses, TrainingStep
 
 
 class InvalidParameters(NumericalError):
@@ -164,109 +146,10 @@ class ConditionalVAE(nn.Module):
         return x if self.masking is None else self.masking.paste(x, condition)
 
 
-@dataclass
-class Composed:
-    """A built model, its heads and the dataset component they were built against.
-
-    Heads stay outside the model: they have their own optimisers, and the
-    model's parameters must be exactly the encoder's, decoder's, conditioner's
-    and prior's.
-    """
-
-    model: ConditionalVAE
-    dataset: object
-    heads: nn.ModuleDict = field(default_factory=nn.ModuleDict)
-
-
-def _modulation(conditioner: object, role: str) -> Modulation | None:
-    make = getattr(conditioner, "modulator", None)
-    return None if make is None else functools.partial(make, role)
-
-
-Builder = Callable[[str, BuildContext], Any]
-
-
-def compose(
-    build: Builder, x_shape: tuple[int, ...], condition_shape: tuple[int, ...], recipe_dir=None, dataset: Any = None
-) -> ConditionalVAE:
-    """Build the four model parts in dependency order, each told the shapes it must handle.
-
-    ``build(role, context)`` makes the part for ``role`` (``conditioner``,
-    ``encoder``, ``decoder``, ``prior``); recipes and the plugin test kit both
-    compose through here, so a part that passes the kit fits a recipe.
-    """
-    x_shape, c_shape = tuple(x_shape), tuple(condition_shape)
-    shapes = dict(x_shape=x_shape, condition_shape=c_shape, recipe_dir=recipe_dir, dataset=dataset)
-    conditioner = build("conditioner", BuildContext(**shapes))
-    encoder = build(
-        "encoder",
-        BuildContext(
-            **shapes,
-            input_shape=tuple(conditioner.encoder_input_shape(x_shape, c_shape)),
-            modulation=_modulation(conditioner, "encoder"),
-        ),
-    )
-    latent_dim = int(encoder.latent_dim)
-    decoder = build(
-        "decoder",
-        BuildContext(
-            **shapes,
-            input_shape=tuple(conditioner.decoder_input_shape(latent_dim, c_shape)),
-            output_shape=x_shape,
-            latent_dim=latent_dim,
-            modulation=_modulation(conditioner, "decoder"),
-        ),
-    )
-    prior_shape = getattr(conditioner, "prior_input_shape", None)
-    prior_input = c_shape if prior_shape is None else tuple(prior_shape(c_shape))
-    prior = build("prior", BuildContext(**shapes, input_shape=prior_input, latent_dim=latent_dim))
-    return ConditionalVAE(conditioner, encoder, decoder, prior)
-
-
-def build_model(resolved: ResolvedRecipe) -> Composed:
-    """Build the recipe's dataset description, then the model for its shapes (once it is known to fit)."""
-    dataset = _build_part(resolved, ("data",), BuildContext(recipe_dir=resolved.base_dir))
-
-    def labelled() -> list[tuple[str, nn.Module]]:
-        model, heads = _networks(resolved, dataset)
-        return [*model.named_children(), *((f"head {name}", head) for name, head in heads.items())]
-
-    check_fits(labelled)
-    model, heads = _networks(resolved, dataset)
-    model.masking = dataset if isinstance(dataset, MaskedDataset) else None
-    return Composed(model, dataset, heads)
-
-
-def _networks(resolved: ResolvedRecipe, dataset: Any) -> tuple[ConditionalVAE, nn.ModuleDict]:
-    base = resolved.base_dir
-    model = compose(
-        lambda role, context: _build_part(resolved, ("model", role), context),
-        dataset.x_shape,
-        dataset.condition_shape,
-        base,
-        dataset,
-    )
-    model.origins = {role: _origin(resolved.part("model", role)) for role in ("encoder", "decoder", "prior")}
-    context = BuildContext(
-        x_shape=tuple(dataset.x_shape),
-        condition_shape=tuple(dataset.condition_shape),
-        latent_dim=model.latent_dim,
-        recipe_dir=base,
-    )
-    heads = nn.ModuleDict(
-        {name: _build_part(resolved, ("model", "heads", name), context) for name in resolved.recipe.model.heads}
-    )
-    return model, heads
-
-
-def _build_part(resolved: ResolvedRecipe, path: tuple[str, ...], context: BuildContext) -> Any:
-    """Build one part and check that it is what its kind must be, naming its plugin if not."""
-    part = resolved.part(*path)
-    built = part.build(context)
-    check_built(part.kind, built, part.component.label)
-    return built
-
-
-def _origin(part: Any) -> str:
-    source = part.component.source
-    return f"{part.component.name!r} (plugin {source.module}, distribution {source.distribution} {source.version})"
+def forward_step(model: ConditionalVAE, x: torch.Tensor, condition: torch.Tensor, *, generate: bool) -> TrainingStep:
+    """The model's -ELBO terms, plus the generated images heads need when ``generate``."""
+    losses, q, z, likelihood = model.elbo_parts(x, condition)
+    if not generate:
+        return TrainingStep(x, condition, q, z, losses)
+    z_p = model.prior_for(condition).rsample()
+    return TrainingStep(x, condition, q, z, losses, likelihood.mean, z_p, model.likelihood(z_p, condition).mean)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Iterable
-
-import torch
+from typing import TYPE_CHECKING, Iterable
 
 from .recipe.schema import OptimizerSection as OptimizerConfig
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["OptimizerConfig", "make_optimizer"]
 
@@ -14,6 +15,8 @@ __all__ = ["OptimizerConfig", "make_optimizer"]
 def make_optimizer(params: Iterable[torch.nn.Parameter], config: OptimizerConfig) -> torch.optim.Optimizer:
     """The recipe's optimiser; with ``fused`` (the default), torch's fused kernel where it has one for these
     parameters' device and dtype, else its multi-tensor (``foreach``) implementation."""
+    import torch  # here, so a plugin's config can name OptimizerConfig without importing torch
+
     params = list(params)
     if config.name == "sgd":
         kind, options = torch.optim.SGD, {"lr": config.lr, "momentum": config.momentum}

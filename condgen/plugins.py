@@ -3,9 +3,16 @@
 Every plugin, built-in or third-party, is a module named in the ``condgen``
 entry-point group and holds ``@condgen.hookimpl`` functions. Built-ins are the
 entry points of the ``condgen`` distribution itself; with
-``CONDGEN_DISABLE_PLUGIN_AUTOLOAD`` set, only those load (third-party plugins
-can still be named in a recipe's ``plugins:`` list). A plugin that fails to
-import or to register is recorded as broken instead of stopping everything.
+``CONDGEN_DISABLE_PLUGIN_AUTOLOAD`` set, only those load, and with
+``CONDGEN_LOAD_PLUGINS=name1,name2`` only those third-party plugins (by
+distribution or entry-point name) load beside them. A recipe's ``plugins:``
+list loads its own on top. A plugin that fails to import or to register is
+recorded as broken instead of stopping everything.
+
+The entry points are scanned once per process (per ``sys.path`` and these
+settings); the CLI, the recipe resolver and the test kit are handed that one
+:class:`Plugins` object. A recipe's own plugins go into a copy, so one recipe's
+local modules never show up in another's registry.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from .registry import PluginSource, Registry
 
 ENTRY_POINT_GROUP = "condgen"
 DISABLE_AUTOLOAD_ENV = "CONDGEN_DISABLE_PLUGIN_AUTOLOAD"
+ALLOW_LIST_ENV = "CONDGEN_LOAD_PLUGINS"
 TRACE_HOOKS_ENV = "CONDGEN_TRACE_HOOKS"
 BUILTIN_DISTRIBUTION = "condgen"
 
@@ -89,6 +97,13 @@ class Plugins:
             module = import_local_plugin(spec, base_dir)
             self.load_module(module, PluginSource(module.__name__, "(recipe)", "-"))
 
+    def copy(self) -> Plugins:
+        """The same plugins in a new object, for a recipe's own to be added to without touching these."""
+        plugins = Plugins(new_plugin_manager(), self.registry.copy(), dict(self.sources), list(self.broken))
+        for name, module in self.manager.list_name_plugin():
+            plugins.manager.register(module, name=name)
+        return plugins
+
 
 def _describe(error: BaseException) -> str:
     """One line: what went wrong in a plugin (pluggy's and Python's messages can span several)."""
@@ -121,16 +136,60 @@ def autoload_disabled() -> bool:
     return os.environ.get(DISABLE_AUTOLOAD_ENV, "").strip().lower() not in ("", "0", "false", "no")
 
 
+def allow_list() -> frozenset[str] | None:
+    """The third-party plugins ``CONDGEN_LOAD_PLUGINS`` lets load (normalised names), or ``None`` when it is unset."""
+    value = os.environ.get(ALLOW_LIST_ENV)
+    if value is None:
+        return None
+    return frozenset(_normalise(name) for name in value.split(",") if name.strip())
+
+
+def _normalise(name: str) -> str:
+    """Distribution names compare as pip compares them: case, ``-``, ``_`` and ``.`` do not matter."""
+    return re.sub(r"[-_.]+", "-", name.strip()).lower()
+
+
+def _allowed(entry_point: metadata.EntryPoint, dist_name: str, allowed: frozenset[str] | None) -> bool:
+    if dist_name == BUILTIN_DISTRIBUTION:
+        return True
+    if autoload_disabled():
+        return False
+    return allowed is None or bool({_normalise(dist_name), _normalise(entry_point.name)} & allowed)
+
+
+_scanned: dict[tuple, Plugins] = {}
+
+
 def load_plugins(extra: Iterable[str] = (), base_dir: Path | None = None) -> Plugins:
-    """Load every plugin of the entry-point group, then the ``extra`` ones."""
+    """The installed plugins (scanned once per process), plus the ``extra`` ones in a copy.
+
+    Callers hand the result down instead of calling this again.
+    """
+    key = (
+        tuple(sys.path),
+        os.environ.get(DISABLE_AUTOLOAD_ENV),
+        os.environ.get(ALLOW_LIST_ENV),
+        os.environ.get(TRACE_HOOKS_ENV),
+    )
+    if key not in _scanned:
+        _scanned[key] = _scan()
+    extra = list(extra)
+    if not extra:
+        return _scanned[key]
+    plugins = _scanned[key].copy()
+    plugins.load_extra(extra, base_dir)
+    return plugins
+
+
+def _scan() -> Plugins:
     plugins = Plugins(new_plugin_manager(), Registry())
-    builtin_only = autoload_disabled()
+    allowed = allow_list()
     seen: set[str] = set()
     for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
         dist = entry_point.dist
         dist_name = dist.metadata["Name"] if dist is not None else "(unknown)"
         dist_version = dist.version if dist is not None else "-"
-        if builtin_only and dist_name != BUILTIN_DISTRIBUTION:
+        if not _allowed(entry_point, dist_name, allowed):
             continue
         if entry_point.value in seen:  # the same distribution found twice on sys.path
             continue
@@ -141,7 +200,6 @@ def load_plugins(extra: Iterable[str] = (), base_dir: Path | None = None) -> Plu
             plugins.broken.append(BrokenPlugin(entry_point.value, dist_name, _describe(error)))
             continue
         plugins.load_module(module, PluginSource(entry_point.value, dist_name, dist_version))
-    plugins.load_extra(extra, base_dir)
     return plugins
 
 

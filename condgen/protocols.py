@@ -9,21 +9,23 @@ so the ELBO, importance-weighted bounds and sampling work for any combination.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Protocol, runtime_checkable
 
 import torch
 from torch import distributions as D
 from torch import nn
 
-from .blocks import ComponentBlock, build_block
-
-if TYPE_CHECKING:
-    from .conditions import ConditionBatch, ConditionRequest
-    from .training_step import ModelLoss, TrainingStep
+from .blocks import ComponentBlock
+from .condition_request import ConditionBatch, ConditionRequest
+from .errors import PluginError
+from .registry import Part
+from .training_step import ModelLoss, TrainingStep
 
 Modulation = Callable[[int], Optional[nn.Module]]
+#: Turns a nested block that no recipe resolved (a config made in Python) into a part; the composer passes it in.
+Resolver = Callable[[ComponentBlock], Part]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class BuildContext:
     ``input_shape`` is the shape (without the batch dimension) of what the
     component's ``forward`` receives; ``output_shape`` what it must describe.
     Fields that do not apply to a kind are ``None``.
+
+    ``resolve`` is how the composer lets a component build the blocks nested
+    in its config (:meth:`build`) without this layer knowing any plugin.
 
     ``modulation`` is how a conditioner reaches *inside* a network (FiLM and
     the like): an encoder or decoder calls :meth:`modulator` once per hidden
@@ -48,10 +53,9 @@ class BuildContext:
     input_shape: tuple[int, ...] | None = None
     output_shape: tuple[int, ...] | None = None
     latent_dim: int | None = None
-    recipe_dir: Path | None = None
     modulation: Modulation | None = None
     dataset: Any = None
-    extra: dict = field(default_factory=dict)
+    resolve: Resolver | None = None
 
     def modulator(self, features: int) -> nn.Module | None:
         """A module ``m(h, condition) -> h`` for a hidden layer of ``features`` channels, or ``None``.
@@ -68,7 +72,18 @@ class BuildContext:
         The inner component gets this context, with ``changes`` applied (the
         shapes it must handle, when they differ from the outer one's).
         """
-        return build_block(block, dataclasses.replace(self, **changes) if changes else self)
+        if not isinstance(block, ComponentBlock):
+            raise PluginError(f"context.build() takes a condgen.ComponentBlock, got {type(block).__name__}.")
+        part = block.resolved
+        if part is None:
+            if self.resolve is None:
+                raise PluginError(
+                    f"The component block {block.name!r} was not resolved, and this context has no resolver.",
+                    hint="Build components through condgen.compose (recipes and the test kit do).",
+                )
+            part = self.resolve(block)
+            block.attach(part)
+        return part.build(dataclasses.replace(self, **changes) if changes else self)
 
 
 @runtime_checkable
@@ -184,7 +199,7 @@ class RequestableDataset(Dataset, Protocol):
     :func:`condgen.conditions_for`, which calls this; see :mod:`condgen.conditions`.
     """
 
-    def conditions_for_request(self, request: "ConditionRequest") -> "ConditionBatch":
+    def conditions_for_request(self, request: ConditionRequest) -> ConditionBatch:
         """The conditions for ``request``; raise :class:`condgen.UserError` naming what the dataset takes instead."""
         ...
 
@@ -257,14 +272,22 @@ class Encoder(Protocol):
 
 @runtime_checkable
 class Decoder(Protocol):
-    """Maps the joined ``(z, c)`` to p(x | z, c), a distribution with event shape ``x_shape``."""
+    """Maps the joined ``(z, c)`` to p(x | z, c), a distribution with event shape ``output_shape``.
+
+    ``output_shape`` is the shape of one x it describes (its context's
+    ``output_shape``): the member that tells a decoder from any other module.
+    """
+
+    output_shape: tuple[int, ...]
 
     def __call__(self, joined: torch.Tensor, condition: torch.Tensor) -> D.Distribution: ...
 
 
 @runtime_checkable
 class Prior(Protocol):
-    """Maps the condition to p(z | c), a distribution over ``latent_dim`` values."""
+    """Maps the condition to p(z | c), a distribution over ``latent_dim`` values (its context's ``latent_dim``)."""
+
+    latent_dim: int
 
     def __call__(self, condition: torch.Tensor) -> D.Distribution: ...
 
@@ -303,9 +326,9 @@ class Head(Protocol):
 
     def optimizer(self) -> torch.optim.Optimizer: ...
 
-    def head_losses(self, step: "TrainingStep") -> dict[str, torch.Tensor]: ...
+    def head_losses(self, step: TrainingStep) -> dict[str, torch.Tensor]: ...
 
-    def model_losses(self, step: "TrainingStep") -> list["ModelLoss"]: ...
+    def model_losses(self, step: TrainingStep) -> list[ModelLoss]: ...
 
 
 @dataclass(frozen=True)
@@ -327,7 +350,7 @@ class RunInfo:
 class Logger(Protocol):
     """Where a run's metrics and images go besides the run folder: a file, TensorBoard, MLflow, ...
 
-    Built by ``factory(config, BuildContext(recipe_dir=...))``. Called only in
+    Built by ``factory(config, BuildContext())``. Called only in
     the process that writes the run folder (rank 0). A logger that raises is
     warned about once and dropped; the run goes on without it.
     """
@@ -357,8 +380,6 @@ KIND_PROTOCOLS: dict[str, type] = {
 
 def check_built(kind: str, built: Any, label: str) -> None:
     """Refuse what a factory returned unless it has its kind's members (networks must be ``nn.Module`` objects too)."""
-    from .errors import PluginError
-
     protocol = KIND_PROTOCOLS[kind]
     network = kind not in ("dataset", "logger")
     if not isinstance(built, protocol) or (network and not isinstance(built, nn.Module)):

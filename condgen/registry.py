@@ -9,6 +9,8 @@ plugin never stops recipes that do not touch it.
 from __future__ import annotations
 
 import difflib
+import importlib
+import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -18,6 +20,10 @@ from . import origins
 from .errors import PluginError, UserError
 
 KINDS: tuple[str, ...] = ("dataset", "conditioner", "encoder", "decoder", "prior", "head", "text_encoder", "logger")
+#: The conditional VAE's parts, each a kind of its own, in the order they are built.
+MODEL_PARTS: tuple[str, ...] = ("conditioner", "encoder", "decoder", "prior")
+#: What ``trainer.update_order`` may call the model's updates: all of it at once, or its encoder and decoder apart.
+MODEL_UPDATES: tuple[str, ...] = ("model", "encoder", "decoder")
 
 
 class ComponentConfig(BaseModel):
@@ -35,11 +41,16 @@ class PluginSource:
     version: str
 
 
+#: ``"package.module:Name"``: a factory named instead of imported, so a plugin's networks (and torch)
+#: load only when a recipe builds one, and ``condgen plugins`` or ``validate`` never pay for them.
+_FACTORY_PATH = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_][\w.]*")
+
+
 @dataclass(frozen=True)
 class Component:
     kind: str
     name: str
-    factory: Callable[..., Any]
+    factory: Callable[..., Any] | str
     config: type[BaseModel]
     source: PluginSource
 
@@ -47,19 +58,52 @@ class Component:
     def label(self) -> str:
         return f"{self.kind} {self.name!r} from plugin {self.source.module}"
 
-    def build(self, config: BaseModel, context: Any) -> Any:
-        """The factory's object, recorded as this component's; a failure that is not the user's names it."""
+    def load_factory(self) -> Callable[..., Any]:
+        """The factory, imported now if the plugin registered it by path."""
+        if not isinstance(self.factory, str):
+            return self.factory
+        module, _, attribute = self.factory.partition(":")
         try:
-            built = self.factory(config, context)
+            found: Any = importlib.import_module(module)
+            for part in attribute.split("."):
+                found = getattr(found, part)
+        except Exception as error:
+            raise PluginError(
+                f"The {self.kind} {self.name!r} of plugin {self.source.module} ({self.source.distribution}) "
+                f"names its factory {self.factory!r}, which cannot be loaded: {type(error).__name__}: {error}"
+            ) from None
+        return found
+
+
+@dataclass(frozen=True)
+class Part:
+    """A component with its validated config: what a block resolves to, and the one way anything is built."""
+
+    component: Component
+    config: BaseModel
+
+    @property
+    def kind(self) -> str:
+        return self.component.kind
+
+    def build(self, context: Any) -> Any:
+        """The factory's object, recorded as this component's; a failure that is not the user's names it."""
+        factory = self.component.load_factory()
+        try:
+            built = factory(self.config, context)
         except UserError:
             raise
         except Exception as error:
             raise PluginError(
-                f"{self.label}: building it raised {type(error).__name__}: {error}",
+                f"{self.component.label}: building it raised {type(error).__name__}: {error}",
                 hint="This is a bug in that plugin: run with --debug for the traceback, and tell its authors.",
             ) from error
-        origins.record(built, self.label)
+        origins.record(built, self.component.label)
         return built
+
+    def as_block(self) -> dict[str, Any]:
+        """The block as a recipe would write it, with every default filled in."""
+        return {"name": self.component.name, **self.config.model_dump(mode="json")}
 
 
 class Registry:
@@ -70,7 +114,7 @@ class Registry:
         self,
         kind: str,
         name: str,
-        factory: Callable[..., Any],
+        factory: Callable[..., Any] | str,
         config: type[BaseModel],
         *,
         source: PluginSource,
@@ -83,8 +127,11 @@ class Registry:
             )
         if not isinstance(name, str) or not name:
             raise PluginError(f"{where} registered a {kind} with an invalid name {name!r}.")
-        if not callable(factory):
-            raise PluginError(f"{where} registered {kind} {name!r} with a factory that is not callable.")
+        if not (callable(factory) or (isinstance(factory, str) and _FACTORY_PATH.fullmatch(factory))):
+            raise PluginError(
+                f"{where} registered {kind} {name!r} with a factory that is not callable.",
+                hint='Pass a class or function, or its path as "package.module:Name".',
+            )
         if not (isinstance(config, type) and issubclass(config, BaseModel)):
             raise PluginError(
                 f"{where} registered {kind} {name!r} with config {config!r}, which is not a pydantic model.",
@@ -99,6 +146,12 @@ class Registry:
         component = Component(kind, name, factory, config, source)
         self._entries.setdefault((kind, name), []).append(component)
         return component
+
+    def copy(self) -> Registry:
+        """A registry with the same components, to add more to without changing this one."""
+        registry = Registry()
+        registry._entries = {key: list(found) for key, found in self._entries.items()}
+        return registry
 
     def names(self, kind: str) -> list[str]:
         return sorted(name for (k, name) in self._entries if k == kind)

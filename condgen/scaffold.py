@@ -6,21 +6,33 @@ component of the chosen kind with its config model, tests that run condgen's
 test kit (``condgen_check``), a README and an example recipe. It is written
 into a hidden folder beside the target and renamed into place, so a failure
 never leaves half a package behind and an existing folder is never touched.
+
+The files are real files under ``condgen/templates/`` (shipped as package
+data), so they can be read, linted and diffed: ``plugin/`` holds what every
+package gets, ``kinds/KIND/`` the component and its tests, ``kinds.yaml`` the
+per-kind names. Placeholders: ``__NAME__`` (the component name), ``__MODULE__``
+(the import package), ``__CLASS__`` (the component class), ``__DIST__``,
+``__KIND__``, ``__RECIPE__``, ``__SUMMARY__``, ``__CONDGEN__``; a line
+``# include: FILE`` takes in a shared piece from ``kinds/``.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
 import tempfile
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
-from . import __version__
+import yaml
+
+from .version import __version__
 from .errors import UserError
 from .registry import KINDS
-from .scaffold_kinds import TEMPLATES, KindTemplate
 
 DEFAULT_KIND = "encoder"
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]*\Z")
@@ -44,7 +56,7 @@ class PluginNames:
     module: str  # the import package
     distribution: str  # the name on PyPI and in pip
     class_name: str
-    recipe: str | None  # the example recipe's file name, None for kinds recipes cannot name
+    recipe: str  # the example recipe's file name
 
     @property
     def folder(self) -> str:
@@ -66,29 +78,52 @@ def suggest_name(name: str) -> str | None:
     return candidate if candidate and NAME_PATTERN.match(candidate) and candidate != name else None
 
 
+@dataclass(frozen=True)
+class KindTemplate:
+    """The per-kind names of a scaffolded plugin (``templates/kinds.yaml``)."""
+
+    suffix: str  # appended to the CamelCase name to make the class name
+    summary: str  # one line, for pyproject's description and the README
+    recipe_block: str  # the example recipe's line for the new component's slot
+
+
+@cache
+def kind_templates() -> dict[str, KindTemplate]:
+    return {kind: KindTemplate(**fields) for kind, fields in yaml.safe_load(_template("kinds.yaml")).items()}
+
+
+def _template(relative: str) -> str:
+    return (resources.files("condgen") / "templates" / relative).read_text(encoding="utf-8")
+
+
 def plugin_names(name: str, kind: str = DEFAULT_KIND) -> PluginNames:
     check_name(name)
-    if kind not in TEMPLATES:
+    templates = kind_templates()
+    if kind not in templates:
         raise ScaffoldError(f"Unknown component kind {kind!r}.", hint=f"Kinds are: {', '.join(KINDS)}.")
-    template = TEMPLATES[kind]
     camel = "".join(part.capitalize() for part in name.split("_"))
-    recipe = None if template.recipe_block is None else f"{name}_cvae.yaml"
-    return PluginNames(name, kind, f"condgen_{name}", f"condgen-{name}", camel + template.suffix, recipe)
+    return PluginNames(name, kind, f"condgen_{name}", f"condgen-{name}", camel + templates[kind].suffix, f"{name}_cvae.yaml")
 
 
 def render(names: PluginNames) -> dict[str, str]:
     """The package's files, by path relative to its folder."""
-    template = TEMPLATES[names.kind]
+    template = kind_templates()[names.kind]
     files = {
-        "pyproject.toml": PYPROJECT,
-        "README.md": README_HEAD + (README_RECIPE if names.recipe else README_NO_RECIPE) + README_TAIL,
-        f"{names.module}/__init__.py": template.module,
-        f"tests/test_{names.name}.py": template.test,
-        ".gitignore": GITIGNORE,
+        "pyproject.toml": _template("plugin/pyproject.toml"),
+        "README.md": _template("plugin/README.md"),
+        f"{names.module}/__init__.py": _template(f"kinds/{names.kind}/component.py"),
+        f"tests/test_{names.name}.py": _with_includes(_template(f"kinds/{names.kind}/tests.py")),
+        ".gitignore": _template("plugin/gitignore"),
+        names.recipe: example_recipe(template),
     }
-    if names.recipe:
-        files[names.recipe] = example_recipe(template)
     return {path: _fill(text, names, template) for path, text in files.items()}
+
+
+_INCLUDE = re.compile(r"^# include: ([\w.]+)\n", re.MULTILINE)
+
+
+def _with_includes(text: str) -> str:
+    return _INCLUDE.sub(lambda match: _template(f"kinds/{match.group(1)}"), text)
 
 
 def write_plugin(name: str, kind: str = DEFAULT_KIND, directory: Path | str = ".") -> Path:
@@ -123,9 +158,11 @@ def write_plugin(name: str, kind: str = DEFAULT_KIND, directory: Path | str = ".
 
 
 def ensure_name_free(names: PluginNames, registered: dict[str, str]) -> None:
-    """Refuse a name already registered for this kind: the scaffold's own tests would hit the clash.
+    """Refuse a name already registered for this kind, or whose import package already exists.
 
     ``registered`` maps the kind's registered names to where they come from.
+    A second ``condgen_NAME`` on the path would shadow the first (``condgen
+    new-plugin priors`` would write another ``condgen_priors``).
     """
     if names.name in registered:
         raise ScaffoldError(
@@ -133,6 +170,23 @@ def ensure_name_free(names: PluginNames, registered: dict[str, str]) -> None:
             "two plugins with one name make every recipe that uses it fail.",
             hint="Pick another NAME (`condgen plugins` lists the names in use).",
         )
+    existing = _find_module(names.module)
+    if existing is not None:
+        raise ScaffoldError(
+            f"A Python package named {names.module!r} already exists ({existing}); a second one would shadow it.",
+            hint="Pick another NAME (`condgen plugins` lists the plugin modules in use).",
+        )
+
+
+def _find_module(module: str) -> str | None:
+    """Where ``module`` would be imported from, without importing it; ``None`` if nowhere."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    return spec.origin or ", ".join(spec.submodule_search_locations or []) or "a namespace package"
 
 
 def _refuse_existing(target: Path) -> None:
@@ -156,7 +210,7 @@ def _fill(text: str, names: PluginNames, template: KindTemplate) -> str:
         "__DIST__": names.distribution,
         "__MODULE__": names.module,
         "__CLASS__": names.class_name,
-        "__RECIPE__": names.recipe or "",
+        "__RECIPE__": names.recipe,
         "__KIND__": names.kind,
         "__CONDGEN__": ".".join(__version__.split(".")[:2]),
         "__NAME__": names.name,
@@ -170,7 +224,7 @@ def example_recipe(template: KindTemplate) -> str:
     """The seed CVAE on MNIST (or on the new dataset) with the new component in its slot."""
     slot = template.recipe_block.split(":", 1)[0]
     lines = []
-    for line in RECIPE.splitlines(keepends=True):
+    for line in _template("plugin/recipe.yaml").splitlines(keepends=True):
         key = line.strip().split(":", 1)[0]
         indent = line[: len(line) - len(line.lstrip())]
         lines.append(indent + template.recipe_block + "\n" if key == slot else line)
@@ -179,110 +233,3 @@ def example_recipe(template: KindTemplate) -> str:
         if key == "output" and slot == "loggers":  # loggers are optional: added at the end
             lines.append(template.recipe_block + "\n")
     return "".join(lines)
-
-
-PYPROJECT = """\
-[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "__DIST__"
-version = "0.1.0"
-description = "__SUMMARY__"
-readme = "README.md"
-requires-python = ">=3.10"
-dependencies = ["condgen>=__CONDGEN__"]
-
-[project.optional-dependencies]
-test = ["pytest>=7"]
-
-# How condgen finds this plugin: an entry point in the `condgen` group,
-# naming the module that holds the @condgen.hookimpl functions.
-[project.entry-points.condgen]
-__NAME__ = "__MODULE__"
-
-[tool.setuptools]
-packages = ["__MODULE__"]
-
-[tool.pytest.ini_options]
-testpaths = ["tests"]
-"""
-
-RECIPE = """\
-# The seed conditional VAE with the __NAME__ __KIND__ from __DIST__.
-# Check it: condgen validate __RECIPE__    Train it: condgen run __RECIPE__
-name: __NAME___cvae
-seed: 0
-data: {name: mnist}
-model:
-  conditioner: {name: concat}
-  encoder: {name: mlp, hidden: [256], latent_dim: 2}
-  decoder: {name: mlp, hidden: [256]}
-  prior: {name: standard_normal}
-trainer: {epochs: 10, batch_size: 50, optimizer: {name: adam, lr: 1.0e-3}}
-output: {dir: runs}
-"""
-
-README_HEAD = """\
-# __DIST__
-
-__SUMMARY__
-
-A plugin for condgen, which is not on PyPI: install condgen from its source or from a wheel built from it
-first. The `__NAME__` __KIND__ lives in `__MODULE__/__init__.py`, next to its config model `__CLASS__Config`
-(the options a recipe may set), and is registered by the `register_components` hook. condgen finds it through
-the entry point in `pyproject.toml`:
-
-```toml
-[project.entry-points.condgen]
-__NAME__ = "__MODULE__"
-```
-
-## Install and test
-
-```bash
-pip install -e ".[test]"
-condgen plugins            # lists __KIND__ __NAME__ from __DIST__
-python -m pytest           # condgen's test kit (the condgen_check fixture) plus this plugin's own tests
-```
-
-"""
-
-README_RECIPE = """\
-## Use
-
-```bash
-condgen validate __RECIPE__
-condgen run __RECIPE__
-```
-
-"""
-
-README_NO_RECIPE = """\
-## Use
-
-Recipes have no slot for a __KIND__ yet; build it from Python with
-`__CLASS__(__CLASS__Config(), condgen.BuildContext(x_shape=..., condition_shape=...))`.
-
-"""
-
-README_TAIL = """\
-## Publish
-
-```bash
-python -m build            # writes dist/*.whl and dist/*.tar.gz
-python -m twine upload dist/*
-```
-
-Then anyone who has condgen installed can `pip install __DIST__` and name `__NAME__` in a recipe. See condgen's
-`docs/writing-plugins.md` (Publishing) for installing condgen itself.
-"""
-
-GITIGNORE = """\
-__pycache__/
-*.egg-info/
-build/
-dist/
-runs/
-"""

@@ -14,8 +14,8 @@ recipe would, and checks what the rest of condgen relies on:
 
 Any failure raises :class:`ProtocolViolation` naming the component, its module
 and distribution, and what is wrong. The same kit runs over condgen's own
-built-ins. Installed as a pytest plugin (entry point ``pytest11``), it offers
-the fixture ``condgen_check``, which is ``check_component``.
+built-ins. The pytest plugin ``condgen.pytest_plugin`` (entry point ``pytest11``)
+offers the fixture ``condgen_check``, which is ``check_component``.
 """
 
 from __future__ import annotations
@@ -30,19 +30,19 @@ import torch
 from torch import distributions as D
 from torch import nn
 
+from .compose import assemble, resolver
 from .errors import PluginError
-from .model import ConditionalVAE, compose
+from .model import ConditionalVAE, forward_step
 from .plugins import Plugins, load_plugins
 from .protocols import (
     KIND_PROTOCOLS, BuildContext, Conditioner, Dataset, Decoder, Encoder, Head, LabelledDataset, MaskedDataset,
     MetricDataset, Prior, Split, TextEncoder,
 )
 from .protocols import Logger, RunInfo
-from .registry import Component
-from .training_step import ModelLoss, TrainingStep, forward_step
+from .registry import Component, Part
+from .training_step import ModelLoss, TrainingStep
 
 PROTOCOLS = KIND_PROTOCOLS
-MODEL_ROLES = ("conditioner", "encoder", "decoder", "prior")
 
 
 class ProtocolViolation(PluginError):
@@ -84,6 +84,7 @@ def check_component(
     if not isinstance(plugins, Plugins):
         plugins = load_plugins(list(plugins or ()))
     component = plugins.registry.get(kind, name)
+    resolve = resolver(plugins)
     report = CheckReport(kind, name)
     fail = _Failer(component)
     config = _check_config(component, options or {}, fail)
@@ -92,7 +93,7 @@ def check_component(
     if kind == "logger":
         return _check_logger(component, config, fail, report)
     if kind == "dataset":
-        dataset = component.build(config, BuildContext())
+        dataset = Part(component, config).build(BuildContext(resolve=resolve))
         _check_protocol(dataset, kind, fail)
         data = _check_dataset(dataset, batch_size, fail)
         x_shape, condition_shape = tuple(dataset.x_shape), tuple(dataset.condition_shape)
@@ -106,25 +107,25 @@ def check_component(
     if kind == "text_encoder":
         return _check_text_encoder(component, config, steps, fail, report)
     if kind == "head":
-        return _check_head(component, config, x_shape, condition_shape, data, steps, batch_size, fail, report)
+        return _check_head(Part(component, config), resolve, x_shape, condition_shape, data, steps, batch_size, fail, report)
 
     built: dict[str, Any] = {}
 
     def build(role: str, context: BuildContext) -> Any:
         if role == under_test:
-            part = component.build(config, context)
+            part = Part(component, config).build(context)
             _check_protocol(part, role, fail)
         elif role in (partners or {}):
             name_, options_ = partners[role]
             partner = plugins.registry.get(role, name_)
-            part = partner.build(partner.config.model_validate(options_), context)
+            part = Part(partner, partner.config.model_validate(options_)).build(context)
         else:
             part = REFERENCE_PARTS[role](context)
         built[role] = part
         return part
 
     try:
-        model = compose(build, x_shape, condition_shape, dataset=dataset if kind == "dataset" else ReferenceTexts())
+        model = assemble(build, x_shape, condition_shape, resolve, dataset if kind == "dataset" else ReferenceTexts())
     except ProtocolViolation:
         raise
     except Exception as error:
@@ -287,14 +288,14 @@ def _expect(tensor: Any, shape: tuple[int, ...], what: str, fail: _Failer) -> No
         raise fail(f"{what} has dtype {tensor.dtype}, expected torch.float32")
 
 
-def _expect_distribution(dist: Any, batch: int, event: tuple[int, ...], what: str, fail: _Failer) -> None:
-    if not isinstance(dist, D.Distribution):
-        raise fail(f"{what} is a {type(dist).__name__}, not a torch.distributions.Distribution")
-    if tuple(dist.batch_shape) != (batch,) or tuple(dist.event_shape) != event:
-        raise fail(
-            f"{what} has batch_shape {tuple(dist.batch_shape)} and event_shape {tuple(dist.event_shape)}, "
-            f"expected ({batch},) and {event}"
-        )
+def _expect_distribution(
+    model: ConditionalVAE, role: str, what: str, dist: Any, batch: int, event: tuple[int, ...], fail: _Failer
+) -> None:
+    """The model's own check of what a part returned (the one every training step makes), as a violation."""
+    try:
+        model.expect(role, what, dist, batch, event)
+    except PluginError as error:
+        raise fail(error.message) from None
 
 
 def _check_shapes(model: ConditionalVAE, built: dict, under_test: str | None, x, condition, fail: _Failer) -> None:
@@ -305,14 +306,14 @@ def _check_shapes(model: ConditionalVAE, built: dict, under_test: str | None, x,
         expected = tuple(conditioner.encoder_input_shape(x_shape, tuple(condition.shape[1:])))
         _expect(joined_x, (n, *expected), "encoder_input", fail)
     q = model.posterior(x, condition)
-    _expect_distribution(q, n, (latent,), "the encoder's q(z|x,c)", fail)
+    _expect_distribution(model, "encoder", "q(z|x,c)", q, n, (latent,), fail)
     z = q.rsample()
     _expect(z, (n, latent), "a sample of q(z|x,c)", fail)
     if under_test == "conditioner":
         expected = tuple(conditioner.decoder_input_shape(latent, tuple(condition.shape[1:])))
         _expect(conditioner.decoder_input(z, condition), (n, *expected), "decoder_input", fail)
-    _expect_distribution(model.likelihood(z, condition), n, x_shape, "the decoder's p(x|z,c)", fail)
-    _expect_distribution(model.prior_for(condition), n, (latent,), "the prior's p(z|c)", fail)
+    _expect_distribution(model, "decoder", "p(x|z,c)", model.likelihood(z, condition), n, x_shape, fail)
+    _expect_distribution(model, "prior", "p(z|c)", model.prior_for(condition), n, (latent,), fail)
     samples = model.sample(condition)
     _expect(samples, (n, *x_shape), "model.sample(condition)", fail)
 
@@ -353,7 +354,7 @@ class ReferenceTexts:
 def _check_text_encoder(component, config, steps: int, fail: _Failer, report: CheckReport) -> CheckReport:
     """Texts in, one finite vector each out; a few Adam steps can pull two texts' vectors apart."""
     try:
-        encoder = component.build(config, BuildContext(dataset=ReferenceTexts()))
+        encoder = Part(component, config).build(BuildContext(dataset=ReferenceTexts()))
     except Exception as error:
         raise fail(f"building it failed: {type(error).__name__}: {error}") from None
     _check_protocol(encoder, "text_encoder", fail)
@@ -390,7 +391,7 @@ def _check_logger(component, config, fail, report) -> CheckReport:
 
     with tempfile.TemporaryDirectory(prefix="condgen-check-") as folder:
         try:
-            logger = component.build(config, BuildContext())
+            logger = Part(component, config).build(BuildContext())
         except Exception as error:
             raise fail(f"building it failed: {type(error).__name__}: {error}") from None
         _check_protocol(logger, "logger", fail)
@@ -413,12 +414,12 @@ def _check_logger(component, config, fail, report) -> CheckReport:
     return report
 
 
-def _check_head(component, config, x_shape, condition_shape, data, steps, batch_size, fail, report) -> CheckReport:
+def _check_head(part: Part, resolve, x_shape, condition_shape, data, steps, batch_size, fail, report) -> CheckReport:
     """A head trained alone against a fixed reference model: its terms are well formed and its own loss drops."""
-    model = compose(lambda role, context: REFERENCE_PARTS[role](context), x_shape, condition_shape)
-    context = BuildContext(x_shape=x_shape, condition_shape=condition_shape, latent_dim=model.latent_dim)
+    model = assemble(lambda role, context: REFERENCE_PARTS[role](context), x_shape, condition_shape)
+    context = BuildContext(x_shape=x_shape, condition_shape=condition_shape, latent_dim=model.latent_dim, resolve=resolve)
     try:
-        head = component.build(config, context)
+        head = part.build(context)
     except Exception as error:
         raise fail(f"building it failed: {type(error).__name__}: {error}") from None
     _check_protocol(head, "head", fail)
@@ -531,12 +532,12 @@ class _GaussianEncoder(nn.Module):
 class _BernoulliDecoder(nn.Module):
     def __init__(self, context: BuildContext) -> None:
         super().__init__()
-        self.shape = tuple(context.output_shape)
-        self.net = _Net(context, math.prod(self.shape))
+        self.output_shape = tuple(context.output_shape)
+        self.net = _Net(context, math.prod(self.output_shape))
 
     def forward(self, joined, condition):
-        logits = self.net(joined, condition).view(-1, *self.shape)
-        return D.Independent(D.Bernoulli(logits=logits, validate_args=False), len(self.shape))
+        logits = self.net(joined, condition).view(-1, *self.output_shape)
+        return D.Independent(D.Bernoulli(logits=logits, validate_args=False), len(self.output_shape))
 
 
 class _StandardNormal(nn.Module):
@@ -555,17 +556,3 @@ REFERENCE_PARTS = {
     "decoder": _BernoulliDecoder,
     "prior": _StandardNormal,
 }
-
-
-# -- the pytest plugin ----------------------------------------------------------
-
-try:
-    import pytest
-except ImportError:  # the kit works without pytest; only the fixture needs it
-    pass
-else:
-
-    @pytest.fixture
-    def condgen_check():
-        """``check_component`` as a fixture: ``condgen_check("encoder", "mine", {"width": 8})``."""
-        return check_component

@@ -5,6 +5,9 @@ in this step: real ``x``, the condition, the posterior and its sample ``z``,
 the reconstruction ``x_f = G(z ~ q)`` and a prior sample ``x_p = G(z ~ p)``.
 Computing them once and passing the same object around is what lets several
 networks with their own optimisers share one forward pass.
+
+A leaf: it names no model, so the protocols, the model and the engine all
+import it without importing each other.
 """
 
 from __future__ import annotations
@@ -15,7 +18,21 @@ from typing import NamedTuple
 import torch
 from torch import distributions as D
 
-from .model import ConditionalVAE, Losses
+
+@dataclass
+class Losses:
+    """Per-batch means, in nats per example."""
+
+    loss: torch.Tensor
+    reconstruction: torch.Tensor
+    kl: torch.Tensor
+
+    def as_floats(self) -> dict[str, float]:
+        return {
+            "loss": self.loss.item(),
+            "reconstruction": self.reconstruction.item(),
+            "kl": self.kl.item(),
+        }
 
 
 class ModelLoss(NamedTuple):
@@ -53,12 +70,3 @@ class TrainingStep:
             x_p=None if self.x_p is None else self.x_p.detach(),
             z=self.z.detach(),
         )
-
-
-def forward_step(model: ConditionalVAE, x: torch.Tensor, condition: torch.Tensor, *, generate: bool) -> TrainingStep:
-    """The model's -ELBO terms, plus the generated images heads need when ``generate``."""
-    losses, q, z, likelihood = model.elbo_parts(x, condition)
-    if not generate:
-        return TrainingStep(x, condition, q, z, losses)
-    z_p = model.prior_for(condition).rsample()
-    return TrainingStep(x, condition, q, z, losses, likelihood.mean, z_p, model.likelihood(z_p, condition).mean)

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import condgen
-from conftest import TINY_RECIPE, write_mnist_root
+from helpers import TINY_RECIPE, write_mnist_root
 from condgen.errors import CheckpointError, UserError
 
 

@@ -12,7 +12,7 @@ import yaml
 
 from condgen.plugins import load_plugins
 
-from conftest import prior_plugin
+from helpers import prior_plugin
 
 
 @pytest.fixture(autouse=True)
@@ -89,10 +89,10 @@ class PixelwiseDecoder(nn.Module):
     '''Forgets D.Independent: batch shape (B, 1, 28, 28), event shape ().'''
     def __init__(self, config, context):
         super().__init__()
-        self.shape = tuple(context.output_shape)
-        self.net = nn.Linear(math.prod(context.input_shape), math.prod(self.shape))
+        self.output_shape = tuple(context.output_shape)
+        self.net = nn.Linear(math.prod(context.input_shape), math.prod(self.output_shape))
     def forward(self, joined, condition=None):
-        return D.Bernoulli(logits=self.net(joined.flatten(1)).view(-1, *self.shape), validate_args=False)
+        return D.Bernoulli(logits=self.net(joined.flatten(1)).view(-1, *self.output_shape), validate_args=False)
 
 @condgen.hookimpl
 def register_components(register):

@@ -72,6 +72,7 @@ def plain_import(tmp_path_factory) -> dict:
     return python(PLAIN_IMPORT, tmp_path_factory.mktemp("plain"))
 
 
+@pytest.mark.slow
 def test_compat_gives_a_working_torchvision_and_says_whether_it_stubbed(tmp_path, plain_import) -> None:
     result = python(USE_TORCHVISION, tmp_path)
     assert result["same_module"]
@@ -86,12 +87,14 @@ def test_compat_gives_a_working_torchvision_and_says_whether_it_stubbed(tmp_path
         assert "operator torchvision::" in plain_import["error"] and "does not exist" in plain_import["error"]
 
 
+@pytest.mark.slow
 def test_importing_condgen_compat_first_makes_a_plain_torchvision_import_work(tmp_path, plain_import) -> None:
     # The one-line remedy the README and docs/writing-plugins.md give for a user's notebook or a plugin's script.
     result = python("import condgen.compat\n" + PLAIN_IMPORT, tmp_path)
     assert result == {"ok": True, "error": ""}
 
 
+@pytest.mark.slow
 def test_compat_leaves_an_install_whose_op_schemas_exist_alone(tmp_path, plain_import) -> None:
     # On a matched install the ops load by themselves; elsewhere simulate one by
     # defining the schemas before anything imports torchvision.
@@ -101,6 +104,7 @@ def test_compat_leaves_an_install_whose_op_schemas_exist_alone(tmp_path, plain_i
     assert result["labels"] == [0, 1, 2] and result["png_magic"]
 
 
+@pytest.mark.slow
 def test_compat_reraises_import_errors_it_does_not_know(tmp_path) -> None:
     # A torchvision that is broken some other way is not papered over.
     fake = tmp_path / "fake"

@@ -7,8 +7,8 @@ import pytest
 import scipy.linalg
 import torch
 
+from condgen.compose import build_model
 from condgen.evaluation import evaluate_elbo, frechet_distance, importance_weighted_nll
-from condgen.model import build_model
 from condgen.recipe import load_recipe
 
 

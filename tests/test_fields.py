@@ -78,6 +78,7 @@ def test_a_value_run_could_not_train_is_refused_by_validate(tiny_recipe, cli, ke
     assert key in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_run_with_the_largest_valid_values_trains(tiny_recipe, cli) -> None:
     """The bounds are honest from the other side too: the largest accepted sample grid and betas train."""
     set_key(tiny_recipe, "trainer.samples_per_row", 256)

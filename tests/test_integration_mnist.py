@@ -8,9 +8,10 @@ import struct
 import pytest
 import torch
 
-from conftest import REPO
+from helpers import REPO
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_seed_recipe_trains_on_real_mnist(real_mnist_root, tmp_path, cli) -> None:
     code, out, err = cli(

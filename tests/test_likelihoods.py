@@ -10,7 +10,8 @@ import torch
 from torch import distributions as D
 
 import condgen
-from condgen.likelihoods import DiscretisedLogisticMixture, LikelihoodOptions, likelihood, values_per_entry
+from condgen.likelihood_options import LikelihoodOptions, values_per_entry
+from condgen.likelihoods import DiscretisedLogisticMixture, likelihood
 
 GRID = torch.arange(256) / 255
 

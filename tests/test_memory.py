@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from condgen.memory import check_fits, nbytes
-from condgen.model import build_model
+from condgen.compose import build_model
 from condgen.recipe import load_recipe
 
 HUGE = "model.encoder.hidden=[" + ",".join(["65536"] * 30) + "]"  # 29 layers of 65536^2: ~125 G parameters
@@ -36,13 +36,13 @@ def test_the_estimate_names_the_sizes_against_the_memory_it_was_given(tiny_recip
 
 def test_estimating_changes_no_weight(tiny_recipe) -> None:
     """The meta-device build before the real one draws nothing: same seed, same weights as without it."""
-    from condgen.model import _networks
+    from condgen.compose import _networks, resolver
 
     resolved = load_recipe(tiny_recipe)
     torch.manual_seed(0)
     composed = build_model(resolved)
     torch.manual_seed(0)
-    direct, _ = _networks(resolved, composed.dataset)
+    direct, _ = _networks(resolved, composed.dataset, resolver(resolved.plugins))
     mine, theirs = composed.model.state_dict(), direct.state_dict()
     assert mine.keys() == theirs.keys()
     assert all(torch.equal(mine[key], theirs[key]) for key in mine)

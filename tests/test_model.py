@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import distributions as D
 
-from condgen.model import ConditionalVAE, build_model, kl_or_estimate
+from condgen.compose import build_model
+from condgen.model import ConditionalVAE, kl_or_estimate
 from condgen.recipe import load_recipe
 
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from condgen.errors import PluginError, RecipeError
-from condgen.model import build_model
-from condgen.plugins import DISABLE_AUTOLOAD_ENV, load_plugins
+from condgen.compose import build_model
+from condgen.plugins import ALLOW_LIST_ENV, DISABLE_AUTOLOAD_ENV, load_plugins
 from condgen.recipe import load_recipe
 
 # A conditional prior p(z | c) = N(W c, 1): it has parameters, so a checkpoint
@@ -95,6 +95,34 @@ def test_disabled_autoload_still_allows_the_plugin_named_in_a_recipe(make_distri
     monkeypatch.setenv(DISABLE_AUTOLOAD_ENV, "1")
     resolved = load_recipe(tiny_recipe, ["plugins=[cg_labelprior]", "model.prior.name=label_prior"])
     assert resolved.part("model", "prior").component.name == "label_prior"
+
+
+@pytest.mark.parametrize("listed", ["condgen-labelprior", "Condgen_LabelPrior", "cg_labelprior", "other, condgen-labelprior"])
+def test_the_allow_list_loads_the_third_party_plugins_it_names(make_distribution, monkeypatch, listed) -> None:
+    make_distribution("condgen-labelprior", "cg_labelprior", LABEL_PRIOR)
+    make_distribution("condgen-other-prior", "cg_otherprior", LABEL_PRIOR.replace('"label_prior"', '"other_prior"'))
+    monkeypatch.setenv(ALLOW_LIST_ENV, listed)
+    names = load_plugins().registry.names("prior")
+    assert "label_prior" in names and "other_prior" not in names
+    assert {"standard_normal", "conditional"} <= set(names)  # built-ins always load
+
+
+def test_an_empty_allow_list_loads_no_third_party_plugin_but_a_recipe_still_names_its_own(
+    make_distribution, monkeypatch, tiny_recipe
+) -> None:
+    make_distribution("condgen-labelprior", "cg_labelprior", LABEL_PRIOR)
+    monkeypatch.setenv(ALLOW_LIST_ENV, "")
+    assert {c.source.distribution for c in load_plugins().registry.components()} == {"condgen"}
+    resolved = load_recipe(tiny_recipe, ["plugins=[cg_labelprior]", "model.prior.name=label_prior"])
+    assert resolved.part("model", "prior").component.name == "label_prior"
+
+
+def test_plugins_are_scanned_once_and_a_recipes_own_never_reach_the_shared_object(tmp_path, tiny_recipe) -> None:
+    assert load_plugins() is load_plugins()
+    write_local_plugin(tmp_path, "mine.py", "mine_prior")
+    resolved = load_recipe(tiny_recipe, ["plugins=[" + str(tmp_path / "mine.py") + "]", "model.prior.name=mine_prior"])
+    assert "mine_prior" in resolved.plugins.registry.names("prior")
+    assert "mine_prior" not in load_plugins().registry.names("prior")
 
 
 def write_local_plugin(folder: Path, filename: str, prior_name: str) -> None:

@@ -7,9 +7,9 @@ import pytest
 import condgen
 from condgen.errors import PluginError
 from condgen.plugins import load_plugins
-from condgen.registry import KINDS, PluginSource, Registry
+from condgen.registry import KINDS, Part, PluginSource, Registry
 
-from conftest import prior_plugin
+from helpers import prior_plugin
 
 SOURCE_A = PluginSource("plug_a", "dist-a", "1.0")
 SOURCE_B = PluginSource("plug_b", "dist-b", "2.5")
@@ -30,9 +30,9 @@ def test_lookup_by_kind_and_name_returns_that_component() -> None:
 
     encoder = registry.get("encoder", "mlp")
     assert (encoder.kind, encoder.name, encoder.source) == ("encoder", "mlp", SOURCE_A)
-    assert encoder.build(Options(width=7), "ctx") == ("built", 7, "ctx")
+    assert Part(encoder, Options(width=7)).build("ctx") == ("built", 7, "ctx")
     # The same name under another kind is another component.
-    assert registry.get("decoder", "mlp").build(Options(), None) == "decoder"
+    assert Part(registry.get("decoder", "mlp"), Options()).build(None) == "decoder"
 
 
 def test_unknown_name_lists_names_of_that_kind_and_the_closest_match() -> None:
@@ -132,3 +132,23 @@ def test_same_name_from_two_installed_distributions_errors_naming_both(make_dist
     assert "cg_alpha (cg-alpha 0.3)" in err and "cg_beta (cg-beta 1.4)" in err
     assert "Traceback" not in out + err
     assert not (tiny_recipe.parent / "runs").exists()
+
+
+def test_a_factory_given_by_path_is_imported_only_when_built() -> None:
+    registry = Registry()
+    registry.add("encoder", "lazy", "json:loads", Options, source=SOURCE_A)
+    component = registry.get("encoder", "lazy")
+    assert component.factory == "json:loads"  # nothing imported at registration
+    assert component.load_factory() is __import__("json").loads
+
+
+def test_a_factory_path_that_cannot_be_imported_names_the_plugin_and_the_path() -> None:
+    registry = Registry()
+    registry.add("encoder", "gone", "condgen_nowhere.networks:Gone", Options, source=SOURCE_A)
+    with pytest.raises(PluginError, match=r"encoder 'gone' of plugin .*'condgen_nowhere.networks:Gone'.*ModuleNotFoundError"):
+        Part(registry.get("encoder", "gone"), Options()).build(None)
+
+
+def test_a_factory_that_is_neither_callable_nor_a_path_is_refused() -> None:
+    with pytest.raises(PluginError, match="not callable"):
+        Registry().add("encoder", "bad", "no path here", Options, source=SOURCE_A)

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import torch
+from torch import nn
 
 from condgen import BlockKind
 from condgen.plugins import BUILTIN_DISTRIBUTION, load_plugins
@@ -101,6 +102,7 @@ class FlatDecoder(nn.Module):
 
     def __init__(self, config, context):
         super().__init__()
+        self.output_shape = tuple(context.output_shape)
         self.size = math.prod(context.output_shape)
         self.net = nn.Linear(math.prod(context.input_shape), self.size)
 
@@ -161,8 +163,8 @@ def register_components(register):
 @pytest.mark.parametrize(
     "kind, name, problem",
     [
-        ("decoder", "flat", "the decoder's p(x|z,c) has batch_shape (32,) and event_shape (784,), expected (32,) and (1, 28, 28)"),
-        ("encoder", "tensor", "the encoder's q(z|x,c) is a Tensor, not a torch.distributions.Distribution"),
+        ("decoder", "flat", "returned p(x|z,c) with batch shape (32,) and event shape (784,); expected batch shape (32,) and event shape (1, 28, 28)"),
+        ("encoder", "tensor", "returned q(z|x,c) with a Tensor, not a torch.distributions.Distribution"),
         ("prior", "doubling", "its config changes in a JSON round-trip"),
         ("prior", "loose", "its config does not round-trip through JSON"),
     ],
@@ -198,6 +200,7 @@ def test_a_builtin_dataset_is_checked_against_the_optional_protocols_it_claims(
     assert [p for p in protocols if any(p in line for line in passed)] == claimed
 
 
+@pytest.mark.slow
 def test_a_masked_dataset_is_trained_on_its_likelihood_mask_as_a_recipe_would(tiny_mnist: Path) -> None:
     options = small_options(load_plugins().registry.get("dataset", "inpainting"), tiny_mnist)
     masked = check_component("dataset", "inpainting", {**options, "likelihood": "unobserved"})
@@ -344,3 +347,23 @@ def test_every_kind_has_a_protocol_in_the_kit() -> None:
     from condgen.testing import PROTOCOLS
 
     assert set(PROTOCOLS) == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", ["decoder", "prior"])
+def test_a_module_without_its_kinds_members_does_not_satisfy_the_protocol(kind: str) -> None:
+    from condgen.testing import PROTOCOLS
+
+    assert not isinstance(nn.Identity(), PROTOCOLS[kind])  # any module used to pass: the check was a no-op
+    named = nn.Identity()
+    named.output_shape, named.latent_dim = (1, 28, 28), 2
+    assert isinstance(named, PROTOCOLS[kind])
+
+
+@pytest.mark.slow
+def test_the_pytest_plugin_does_not_import_torch_into_a_session_that_never_asks_for_the_kit(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_plain="import sys\n\ndef test_torch_is_not_loaded():\n    assert 'torch' not in sys.modules\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--trace-config")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*condgen*pytest_plugin*"])  # the plugin was loaded all the same

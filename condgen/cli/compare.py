@@ -16,7 +16,7 @@ from rich.cells import cell_len
 from rich.table import Table
 
 from ..errors import UserError
-from . import PATH, cli, console
+from .app import PATH, cli, console
 
 MAX_DIFFERENCES = 12
 #: a table row: its name, a cell per run, its rich style

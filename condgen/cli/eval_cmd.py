@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from . import PATH, SEED, allow_plugins_option, cli, console, err_console
+from .app import PATH, SEED, allow_plugins_option, cli, console, err_console
 
 
 @cli.command("eval")
@@ -91,11 +91,21 @@ def control_tables(result: dict) -> list[Table]:
             continue
         columns = [name for name, value in next(iter(entries.values())).items()
                    if isinstance(value, (int, float)) and not isinstance(value, bool)]
+        def cell(name: str, column: str) -> str:
+            value = entries[name].get(column)
+            return "-" if value is None else f"{value:.4g}"
+
         table = Table(title=key)
         table.add_column("")
-        for column in columns:
-            table.add_column(column, justify="right")
-        for name, values in entries.items():
-            table.add_row(name, *("-" if values.get(c) is None else f"{values[c]:.4g}" for c in columns))
+        if len(columns) > len(entries):  # metrics as rows: a terminal (or a pipe, 80 columns) shows every header whole
+            for name in entries:
+                table.add_column(name, justify="right")
+            for column in columns:
+                table.add_row(column, *(cell(name, column) for name in entries))
+        else:
+            for column in columns:
+                table.add_column(column, justify="right")
+            for name in entries:
+                table.add_row(name, *(cell(name, column) for column in columns))
         tables.append(table)
     return tables

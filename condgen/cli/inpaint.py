@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import UserError
-from . import PATH, SEED, allow_plugins_option, cli, console, plural
+from .app import PATH, SEED, allow_plugins_option, cli, console, plural
 
 
 @cli.command()

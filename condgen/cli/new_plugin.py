@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from ..scaffold_kinds import TEMPLATES
-from . import PATH, cli, console
+from ..scaffold import kind_templates
+from .app import PATH, cli, console
 
 
 @cli.command("new-plugin")
 @click.argument("name")
 @click.option(
-    "--kind", type=click.Choice(list(TEMPLATES)), default="encoder", show_default=True, help="The kind of component to start from."
+    "--kind", type=click.Choice(list(kind_templates())), default="encoder", show_default=True, help="The kind of component to start from."
 )
 @click.option(
     "--directory",

@@ -5,14 +5,14 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from . import cli, console
+from .app import cli, console
 
 
 @cli.command("plugins")
 @click.option("-v", "--verbose", is_flag=True, help="Also list each plugin module with its hooks and components.")
 def plugins_command(verbose: bool) -> None:
     """List every registered component with its plugin module and distribution."""
-    from ..plugins import TRACE_HOOKS_ENV, autoload_disabled, load_plugins
+    from ..plugins import ALLOW_LIST_ENV, TRACE_HOOKS_ENV, allow_list, autoload_disabled, load_plugins
 
     plugins = load_plugins()
     conflicts = plugins.registry.conflicts()
@@ -32,6 +32,9 @@ def plugins_command(verbose: bool) -> None:
         console.print(f"[red]broken plugin[/] {broken.module} ({broken.distribution}): {broken.error}", markup=True)
     if autoload_disabled():
         console.print("Third-party plugin autoloading is disabled (CONDGEN_DISABLE_PLUGIN_AUTOLOAD).")
+    elif allow_list() is not None:
+        named = ", ".join(sorted(allow_list())) or "none"
+        console.print(f"Only the third-party plugins {ALLOW_LIST_ENV} names load: {named}.", markup=False)
 
 
 def _plugin_listing(plugins) -> str:

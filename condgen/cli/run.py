@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ..errors import UserError
-from . import PATH, allow_plugins_option, announce_local_plugins, cli, console, plural, report
+from .app import PATH, allow_plugins_option, announce_local_plugins, cli, console, plural, report
 from .recipe_command import RecipeCommand
 
 if TYPE_CHECKING:

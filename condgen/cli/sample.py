@@ -5,12 +5,15 @@ from __future__ import annotations
 import difflib
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import torch
 
 from ..errors import UserError
-from . import PATH, SEED, allow_plugins_option, cli, console, plural
+from .app import PATH, SEED, allow_plugins_option, cli, console, plural
+
+if TYPE_CHECKING:
+    import torch
 
 MAX_SWEEP_STEPS = 64
 
@@ -40,6 +43,8 @@ def sample(
     One --label (or --text prompt): its N images in a square grid. Several: a row of N per label (or prompt).
     None: the preview grid, a row of N per class (per example for datasets without labels).
     """
+    import torch
+
     from ..conditions import ConditionRequest, conditions_for
     from ..engine.images import save_grid
     from ..engine.loaded_run import load_run
@@ -82,6 +87,8 @@ def sample(
 
 def label_ids(dataset, given: tuple[str, ...]) -> torch.Tensor:
     """Class indices for what the user typed: a class name the dataset lists in ``class_names``, or an index."""
+    import torch
+
     names = list(getattr(dataset, "class_names", None) or ())
     ids = []
     for text in given:
@@ -120,6 +127,8 @@ def parse_attributes(given: tuple[str, ...]) -> dict[str, float]:
 
 def parse_sweep(text: str, attributes: dict[str, float]) -> tuple[str, list[float]]:
     """``"thickness=1.5:5:8"`` -> ``("thickness", [1.5, 2.0, ..., 5.0])``; a bad range or step count is a UserError."""
+    import torch
+
     name, equals, spec = text.partition("=")
     name = name.strip()
     parts = spec.split(":")

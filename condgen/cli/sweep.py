@@ -8,7 +8,7 @@ import click
 from rich.table import Table
 
 from ..errors import UserError
-from . import console
+from .app import console
 
 
 def run_sweep_command(recipe_path: Path, overrides: list[str]) -> None:

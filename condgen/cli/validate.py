@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import announce_local_plugins, cli, console
+from .app import announce_local_plugins, cli, console
 from .recipe_command import RecipeCommand
 from .run import split_args
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from .. import __version__
+from ..version import __version__
 from ..evaluation import (
     apply_in_batches,
     bits_per_dim,

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..compose import build_model
 from ..conditions import restore_dataset_state
 from ..errors import CheckpointError, UserError
-from ..model import ConditionalVAE, build_model
+from ..model import ConditionalVAE
 from ..recipe import ResolvedRecipe, load_recipe
 from .open_run import check_run, edited_recipe_error
 from .run_dir import RunDir, open_run_dir

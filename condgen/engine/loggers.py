@@ -16,6 +16,7 @@ import torch
 
 from ..protocols import BuildContext, Logger, RunInfo
 from ..recipe import ResolvedRecipe
+from ..registry import Part
 
 RECORD = "jsonl"
 
@@ -33,14 +34,14 @@ class Loggers:
 
     @classmethod
     def for_recipe(cls, resolved: ResolvedRecipe) -> Loggers:
-        context = BuildContext(recipe_dir=resolved.base_dir)
+        context = BuildContext()
         record = resolved.plugins.registry.get("logger", RECORD)
         guests: dict[str, Logger] = {}
         for index, block in enumerate(resolved.recipe.loggers):
             if block.name == RECORD:  # it always runs; naming it changes nothing
                 continue
             guests[f"{block.name} (loggers[{index}])"] = resolved.part("loggers", index).build(context)
-        return cls(record.build(record.config.model_validate({}), context), guests)
+        return cls(Part(record, record.config.model_validate({})).build(context), guests)
 
     def start(self, run: RunInfo) -> None:
         self.record.start(run)

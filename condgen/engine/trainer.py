@@ -30,12 +30,13 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from .. import __version__
+from ..version import __version__
+from ..compose import build_model
 from ..conditions import dataset_state
 from ..data import hold_out
 from ..errors import CheckpointError, DistributedError, Notice, NumericalError, RecipeError, UserError
 from ..evaluation import elbo_totals, evaluate_elbo
-from ..model import ConditionalVAE, Losses, build_model
+from ..model import ConditionalVAE, Losses
 from ..recipe import ResolvedRecipe
 from ..protocols import RunInfo
 from .callbacks import Callback, LoggerFeed, SampleGrid

@@ -34,10 +34,10 @@ import torch
 from torch import nn
 
 from ..errors import NumericalError, UserError
-from ..model import ConditionalVAE, InvalidParameters
+from ..model import ConditionalVAE, InvalidParameters, forward_step
 from ..optim import OptimizerConfig, make_optimizer
 from ..recipe.update_order import Stage, plan_stages
-from ..training_step import TrainingStep, forward_step
+from ..training_step import TrainingStep
 from .compiled import Compiler
 
 #: sees each update's values (0-dim tensors on the device) before its optimiser steps

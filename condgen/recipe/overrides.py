@@ -58,13 +58,14 @@ def keys_named(name: str) -> list[str]:
     searched."""
     from pydantic import BaseModel
 
-    from .schema import Block, Recipe
+    from ..blocks import ComponentBlock
+    from .schema import Recipe
 
     def walk(model: type[BaseModel], prefix: str) -> list[str]:
         found = []
         for field, info in model.model_fields.items():
             kind = info.annotation
-            if isinstance(kind, type) and issubclass(kind, BaseModel) and not issubclass(kind, Block):
+            if isinstance(kind, type) and issubclass(kind, BaseModel) and not issubclass(kind, ComponentBlock):
                 found += walk(kind, f"{prefix}{field}.")
             elif field == name:
                 found.append(prefix + field)

@@ -23,27 +23,12 @@ from pydantic import BaseModel, ValidationError
 from ..blocks import ComponentBlock, declared_blocks, nested_blocks
 from ..errors import PluginError, RecipeError
 from ..plugins import Plugins, load_plugins
-from ..registry import Component
+from ..registry import Part
 from .overrides import apply_overrides
-from .schema import Block, Recipe, block_options, raw_component_blocks
+from .schema import Recipe, raw_component_blocks
 from .update_order import plan_stages
 from .extends import read_recipe_file
 from .yaml_lines import SourceMap
-
-
-@dataclass(frozen=True)
-class Part:
-    """A component block resolved to its plugin and validated config."""
-
-    kind: str
-    component: Component
-    config: BaseModel
-
-    def build(self, context: Any) -> Any:
-        return self.component.build(self.config, context)
-
-    def as_block(self) -> dict[str, Any]:
-        return {"name": self.component.name, **self.config.model_dump(mode="json")}
 
 
 @dataclass(frozen=True)
@@ -216,6 +201,8 @@ def resolve(
     if plugins is None:
         plugins = load_plugins()
     base_dir = source.parent if source is not None else None
+    if data.get("plugins") if recipe is None else recipe.plugins:
+        plugins = plugins.copy()  # the recipe's own plugins never leak into the process-wide object
     try:
         plugins.load_extra(data.get("plugins") or [] if recipe is None else recipe.plugins, base_dir)
     except PluginError as error:
@@ -235,9 +222,7 @@ def resolve(
     return ResolvedRecipe(recipe, parts, plugins, source)
 
 
-def _resolve_block(
-    plugins: Plugins, kind: str, block: Block | ComponentBlock, path: tuple, problems: _Problems
-) -> Part | None:
+def _resolve_block(plugins: Plugins, kind: str, block: ComponentBlock, path: tuple, problems: _Problems) -> Part | None:
     try:
         component = plugins.registry.get(kind, block.name)
     except PluginError as error:
@@ -249,11 +234,11 @@ def _resolve_block(
         problems.add(path + ("name",), problem)
         return None
     try:
-        config = component.config.model_validate(block_options(block))
+        config = component.config.model_validate(block.options)
     except ValidationError as error:
         problems.add_validation_error(error, path, component.config)
         # Still check the blocks nested in it, so every problem shows at once.
-        for field, kind, raw in declared_blocks(component.config, block_options(block)):
+        for field, kind, raw in declared_blocks(component.config, block.options):
             _resolve_block(plugins, kind, raw, path + (field,), problems)
         return None
     # Blocks nested in this component's config (condgen.ComponentBlock) resolve the same way, with their lines.
@@ -264,7 +249,7 @@ def _resolve_block(
             nested_ok = False
         else:
             inner.attach(inner_part)
-    return Part(kind, component, config) if nested_ok else None
+    return Part(component, config) if nested_ok else None
 
 
 def _summary(source: str, items: list[str]) -> str:

@@ -1,8 +1,9 @@
 """The shape of a recipe.
 
-Component blocks (``{name: mlp, hidden: [512]}``) are kept as plain mappings
-here: their options belong to the plugin that provides them, and are checked
-against its config model once the registry is known (see ``resolve``).
+Component blocks (``{name: mlp, hidden: [512]}``) are :class:`condgen.ComponentBlock`s
+here, the type a plugin's config nests: their options belong to the plugin that
+provides them, and are checked against its config model once the registry is
+known (see ``resolve``).
 """
 
 from __future__ import annotations
@@ -24,41 +25,35 @@ MAX_SAMPLES_PER_ROW = 256
 MAX_COUNT = 10**9
 MAX_BATCH = 10**7
 
+from ..blocks import ComponentBlock
+from ..registry import MODEL_PARTS, MODEL_UPDATES
+
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class Block(Strict):
-    """A component block: the plugin's name plus options the plugin validates."""
-
-    model_config = ConfigDict(extra="allow")
-    name: str
-
-
-class DataBlock(Block):
+class DataBlock(ComponentBlock):
     """The dataset block: ``validation`` is condgen's own key, every other option the plugin's."""
 
     #: examples (an integer) or a fraction (0 < f < 1) held out of the training split for per-epoch scores,
     #: model selection and early stopping; the same examples for every seed and on resume
     validation: Annotated[int, Field(ge=1, le=MAX_COUNT)] | Annotated[float, Field(gt=0, lt=1)] | None = None
-
-
 class ModelSection(Strict):
-    conditioner: Block
-    encoder: Block
-    decoder: Block
-    prior: Block = Field(default_factory=lambda: Block(name="standard_normal"))
+    conditioner: ComponentBlock
+    encoder: ComponentBlock
+    decoder: ComponentBlock
+    prior: ComponentBlock = Field(default_factory=lambda: ComponentBlock(name="standard_normal"))
     #: Auxiliary networks with their own losses and optimisers, by the name
     #: ``trainer.update_order`` calls them (``{classifier: {name: classifier}}``).
-    heads: dict[str, Block] = Field(default_factory=dict)
+    heads: dict[str, ComponentBlock] = Field(default_factory=dict)
 
     @field_validator("heads")
     @classmethod
-    def _head_names_are_free(cls, value: dict[str, Block]) -> dict[str, Block]:
+    def _head_names_are_free(cls, value: dict[str, ComponentBlock]) -> dict[str, ComponentBlock]:
         for name in value:
-            if name in ("model", "encoder", "decoder") or not name.isidentifier():
-                raise ValueError(f"{name!r} cannot name a head: use an identifier other than model, encoder, decoder")
+            if name in MODEL_UPDATES or not name.isidentifier():
+                raise ValueError(f"{name!r} cannot name a head: use an identifier other than {', '.join(MODEL_UPDATES)}")
         return value
 
 
@@ -166,7 +161,7 @@ class Recipe(Strict):
     output: OutputSection = Field(default_factory=OutputSection)
     #: Where metrics and sample grids go besides the run folder's metrics.jsonl (which the
     #: ``jsonl`` logger always writes): ``[{name: tensorboard}, {name: mlflow}]``.
-    loggers: list[Block] = Field(default_factory=list)
+    loggers: list[ComponentBlock] = Field(default_factory=list)
 
     @field_validator("plugins")
     @classmethod
@@ -176,7 +171,7 @@ class Recipe(Strict):
                 raise ValueError("plugin entries must be module names or .py paths")
         return value
 
-    def component_blocks(self) -> dict[tuple[str | int, ...], tuple[str, Block]]:
+    def component_blocks(self) -> dict[tuple[str | int, ...], tuple[str, ComponentBlock]]:
         """Every component block, by its path in the recipe, with its kind."""
         return block_layout(self.data, dict(self.model), self.loggers)
 
@@ -185,7 +180,7 @@ def block_layout(data: Any, model: dict[str, Any], loggers: Any = ()) -> dict[tu
     """Where a recipe's component blocks sit, with their kinds: ``data`` is the data block, ``model`` the model
     section and ``loggers`` the loggers list (validated, or raw as read from YAML)."""
     blocks: dict[tuple[str | int, ...], tuple[str, Any]] = {("data",): ("dataset", data)}
-    for kind in ("conditioner", "encoder", "decoder", "prior"):
+    for kind in MODEL_PARTS:
         blocks[("model", kind)] = (kind, model.get(kind))
     heads = model.get("heads")
     for name, block in (heads.items() if isinstance(heads, dict) else ()):
@@ -195,7 +190,7 @@ def block_layout(data: Any, model: dict[str, Any], loggers: Any = ()) -> dict[tu
     return blocks
 
 
-def raw_component_blocks(data: dict[str, Any]) -> dict[tuple[str | int, ...], tuple[str, Block]]:
+def raw_component_blocks(data: dict[str, Any]) -> dict[tuple[str | int, ...], tuple[str, ComponentBlock]]:
     """The component blocks of a recipe whose other sections may be invalid: each one that has the form
     ``{name: ..., option: ...}`` (the others are reported by the recipe's own validation), so that
     ``condgen validate`` checks their options in the same pass."""
@@ -204,11 +199,8 @@ def raw_component_blocks(data: dict[str, Any]) -> dict[tuple[str | int, ...], tu
     layout = block_layout(data.get("data"), model if isinstance(model, dict) else {}, data.get("loggers"))
     for path, (kind, raw) in layout.items():
         try:
-            blocks[path] = (kind, Block.model_validate(raw))
+            blocks[path] = (kind, (DataBlock if path == ("data",) else ComponentBlock).model_validate(raw))
         except ValidationError:
             continue
     return blocks
 
-
-def block_options(block: Block) -> dict[str, Any]:
-    return dict(block.model_extra or {})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-MODEL_ROLES = ("model", "encoder", "decoder")
+from ..registry import MODEL_UPDATES
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ def plan_stages(order: list[str] | None, heads: list[str]) -> list[Stage]:
     """
     if order is None:
         order = default_order(heads)
-    known = set(heads) | set(MODEL_ROLES)
+    known = set(heads) | set(MODEL_UPDATES)
     unknown = [name for name in order if name not in known]
     if unknown:
         raise ValueError(
@@ -30,7 +30,7 @@ def plan_stages(order: list[str] | None, heads: list[str]) -> list[Stage]:
     if len(set(order)) != len(order):
         raise ValueError("names a network twice")
     missing = [name for name in heads if name not in order]
-    model_roles = [name for name in order if name in MODEL_ROLES]
+    model_roles = [name for name in order if name in MODEL_UPDATES]
     if "model" in model_roles and len(model_roles) > 1:
         raise ValueError("use either 'model' or 'encoder' and 'decoder', not both.")
     if model_roles not in (["model"], ["encoder", "decoder"], ["decoder", "encoder"]):
@@ -39,7 +39,7 @@ def plan_stages(order: list[str] | None, heads: list[str]) -> list[Stage]:
         raise ValueError(f"leaves out {', '.join(map(repr, missing))}: every network must update.")
     stages: list[Stage] = []
     for name in order:
-        if name in MODEL_ROLES:
+        if name in MODEL_UPDATES:
             if stages and stages[-1].kind == "model":
                 stages[-1] = Stage("model", stages[-1].names + (name,))
                 continue

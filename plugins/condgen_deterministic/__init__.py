@@ -6,13 +6,12 @@ plain network from c to p(x | c), trained on its likelihood. That is the
 deterministic baseline of Pyro's CVAE example (its ``NN``), and it runs
 through the same recipes, trainer and ``condgen eval`` as any CVAE, where the
 ELBO and the importance-weighted NLL both equal -log p(x | c) exactly.
+
+Only the configs and the hook live here: the components are registered by path
+(``condgen_deterministic.encoder``), so listing and validating never import torch.
 """
 
 from __future__ import annotations
-
-import torch
-from torch import distributions as D
-from torch import nn
 
 import condgen
 
@@ -21,17 +20,6 @@ class DeterministicConfig(condgen.ComponentConfig):
     pass
 
 
-class Deterministic(nn.Module):
-    latent_dim = 0
-
-    def __init__(self, config: DeterministicConfig, context: condgen.BuildContext) -> None:
-        super().__init__()
-
-    def forward(self, joined: torch.Tensor, condition: torch.Tensor | None = None) -> D.Distribution:
-        empty = joined.new_zeros(joined.shape[0], 0)
-        return D.Independent(D.Normal(empty, torch.ones_like(empty), validate_args=False), 1, validate_args=False)
-
-
 @condgen.hookimpl
 def register_components(register):
-    register("encoder", "deterministic", Deterministic, DeterministicConfig)
+    register("encoder", "deterministic", "condgen_deterministic.encoder:Deterministic", DeterministicConfig)

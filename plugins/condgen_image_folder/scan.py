@@ -18,7 +18,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
 
 import condgen
 
@@ -164,6 +163,8 @@ def _choose_classes(found: list[str], wanted: list[str] | None, root: Path) -> l
 
 def _hold_out(files: list[FileEntry], fraction: float, seed: int) -> dict[str, tuple[FileEntry, ...]]:
     """A seeded ``fraction`` of each class (at least one file when it has two) goes to test; order kept."""
+    import torch  # here: listing a folder for `condgen validate` should not load torch before it must
+
     generator = torch.Generator().manual_seed(seed)
     test_index: set[int] = set()
     by_class: dict[str, list[int]] = {}

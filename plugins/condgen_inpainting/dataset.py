@@ -10,27 +10,13 @@ so every evaluation sees the same ones.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import torch
-from pydantic import Field
 
 import condgen
 
-from .masks import Mask, Quadrants
-
-
-class InpaintingConfig(condgen.ComponentConfig):
-    base: Annotated[condgen.ComponentBlock, condgen.BlockKind("dataset")] = Field(
-        description="the image dataset to mask: any dataset plugin whose x has shape (C, H, W)"
-    )
-    mask: Mask = Field(default_factory=Quadrants, description="which pixels are observed")
-    fill: float = Field(-1.0, ge=-1e3, le=1e3, description="value of the unobserved pixels in the condition")
-    likelihood: Literal["unobserved", "all"] = Field(
-        "unobserved", description="which pixels the model's likelihood scores: the ones to predict, or every one"
-    )
-    test_seed: condgen.Seed = Field(0, description="seeds the test split's random masks, one per example")
-    preview_examples: int = Field(10, ge=1, le=1000, description="test examples in the sample grid, one per row")
+from . import InpaintingConfig
 
 
 def example_seed(seed: int, index: int) -> int:

@@ -8,10 +8,12 @@ given ``None``), and always leaves at least one pixel observed and one hidden.
 from __future__ import annotations
 
 import math
-from typing import Annotated, ClassVar, Literal, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal, Union
 
-import torch
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:  # torch is imported in the methods that draw masks: condgen validate reads these configs without it
+    import torch
 
 
 class _Mask(BaseModel):
@@ -31,6 +33,8 @@ class Quadrants(_Mask):
     observed: Literal[1, 2, 3] = Field(1, description="how many quadrants are observed (1, 2 or 3)")
 
     def sample(self, n: int, height: int, width: int, generator: torch.Generator | None) -> torch.Tensor:
+        import torch
+
         mask = torch.zeros(height, width, dtype=torch.bool)
         top, left = slice(0, height // 2), slice(0, width // 2)
         bottom, right = slice(height // 2, height), slice(width // 2, width)
@@ -57,6 +61,8 @@ class Rectangle(_Mask):
         return self
 
     def sample(self, n: int, height: int, width: int, generator: torch.Generator | None) -> torch.Tensor:
+        import torch
+
         u = torch.rand(n, 4, generator=generator)
         sides = []
         for size, fraction, start in ((height, u[:, 0], u[:, 2]), (width, u[:, 1], u[:, 3])):
@@ -78,6 +84,8 @@ class Pixels(_Mask):
     random: ClassVar[bool] = True
 
     def sample(self, n: int, height: int, width: int, generator: torch.Generator | None) -> torch.Tensor:
+        import torch
+
         total = height * width
         count = min(total - 1, max(1, round(self.observed * total)))
         chosen = torch.rand(n, total, generator=generator).argsort(1)[:, :count]

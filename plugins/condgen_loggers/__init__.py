@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import condgen
 
-from .jsonl_file import JsonlConfig, JsonlLogger
-from .mlflow_store import MlflowConfig, MlflowLogger
-from .tensorboard_events import TensorboardConfig, TensorboardLogger
+from .config import JsonlConfig, MlflowConfig, TensorboardConfig
 
 
 @condgen.hookimpl
 def register_components(register) -> None:
-    register("logger", "jsonl", JsonlLogger, JsonlConfig)
-    register("logger", "tensorboard", TensorboardLogger, TensorboardConfig)
-    register("logger", "mlflow", MlflowLogger, MlflowConfig)
+    register("logger", "jsonl", "condgen_loggers.jsonl_file:JsonlLogger", JsonlConfig)
+    register("logger", "tensorboard", "condgen_loggers.tensorboard_events:TensorboardLogger", TensorboardConfig)
+    register("logger", "mlflow", "condgen_loggers.mlflow_store:MlflowLogger", MlflowConfig)

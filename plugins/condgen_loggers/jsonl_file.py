@@ -17,9 +17,7 @@ import condgen
 from condgen.engine.atomic import write_text
 from condgen.engine.run_dir import METRICS_FILE
 
-
-class JsonlConfig(condgen.ComponentConfig):
-    pass
+from .config import JsonlConfig
 
 
 class JsonlLogger:

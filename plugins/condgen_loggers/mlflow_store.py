@@ -15,18 +15,15 @@ import time
 from typing import Any
 
 import torch
-from pydantic import Field
 
 import condgen
+
+from .config import MlflowConfig
 
 RUN_ID_FILE = "mlflow_run_id"
 NOT_CURVES = frozenset({"epoch", "step", "wall_time"})
 
 
-class MlflowConfig(condgen.ComponentConfig):
-    #: None: a file store in the run folder (``<run>/mlruns``)
-    tracking_uri: str | None = None
-    experiment: str = Field("condgen", min_length=1, max_length=500)
 
 
 class MlflowLogger:

@@ -6,22 +6,16 @@ events logged after its checkpoint, so the curves have no doubled steps.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
-from pydantic import Field
 
 import condgen
+
+from .config import TensorboardConfig
 
 #: row keys that are bookkeeping, not curves
 NOT_CURVES = frozenset({"epoch", "step", "wall_time"})
 
 
-class TensorboardConfig(condgen.ComponentConfig):
-    #: event files go here, relative to the run folder
-    dir: Path = Path("tensorboard")
-    #: seconds between flushes to disk
-    flush_secs: int = Field(30, ge=1, le=3600)
 
 
 class TensorboardLogger:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import condgen
 
-from .dataset import LabelledMorpho, MetricMorpho, Morpho, MorphoConfig, MorphoSplit, build
+from .config import MorphoConfig
 
-__all__ = ["LabelledMorpho", "MetricMorpho", "Morpho", "MorphoConfig", "MorphoSplit"]
+__all__ = ["MorphoConfig"]
 
 
 @condgen.hookimpl
 def register_components(register):
-    register("dataset", "morpho", build, MorphoConfig)
+    register("dataset", "morpho", "condgen_morpho.dataset:build", MorphoConfig)

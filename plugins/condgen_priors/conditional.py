@@ -10,22 +10,16 @@ draws z from this prior.
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
-from pydantic import Field
 from torch import distributions as D
 from torch import nn
 
 import condgen
 
-Activation = Literal["relu", "tanh", "elu", "silu"]
+from . import ConditionalPriorConfig
+
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "silu": nn.SiLU}
-
-
-class ConditionalPriorConfig(condgen.ComponentConfig):
-    hidden: list[condgen.Width] = Field(default_factory=lambda: [500, 500], max_length=64, description="hidden layers of the prior network")
-    activation: Activation = "relu"
 
 
 class ConditionalPrior(nn.Module):

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import condgen
 
-from . import dataset
-from .conditioner import TextConditioner, TextConditionerConfig
-from .encoders import GRUConfig, GRUTextEncoder, TransformerConfig, TransformerTextEncoder
+from .config import CaptionsConfig, GRUConfig, TextConditionerConfig, TransformerConfig
 
 
 @condgen.hookimpl
 def register_components(register):
-    register("dataset", "captions", dataset.build, dataset.CaptionsConfig)
-    register("conditioner", "text", TextConditioner, TextConditionerConfig)
-    register("text_encoder", "gru", GRUTextEncoder, GRUConfig)
-    register("text_encoder", "transformer", TransformerTextEncoder, TransformerConfig)
+    register("dataset", "captions", "condgen_text.dataset:build", CaptionsConfig)
+    register("conditioner", "text", "condgen_text.conditioner:TextConditioner", TextConditionerConfig)
+    register("text_encoder", "gru", "condgen_text.encoders:GRUTextEncoder", GRUConfig)
+    register("text_encoder", "transformer", "condgen_text.encoders:TransformerTextEncoder", TransformerConfig)

@@ -13,23 +13,14 @@ condition, the autograd mode and the text encoder's weights are unchanged.
 from __future__ import annotations
 
 import math
-from typing import Annotated
 
 import torch
-from pydantic import Field
 from torch import nn
 
 import condgen
 
 from .codes import decode_texts
-
-
-class TextConditionerConfig(condgen.ComponentConfig):
-    encoder: Annotated[condgen.ComponentBlock, condgen.BlockKind("text_encoder")] = Field(
-        default_factory=lambda: condgen.ComponentBlock(name="gru"),
-        validate_default=True,
-        description="the text encoder: any registered text_encoder (built-ins: gru, transformer)",
-    )
+from .config import TextConditionerConfig
 
 
 class TextConditioner(nn.Module):

@@ -18,39 +18,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
-from pydantic import Field
 
 import condgen
 
 from .captions import ATTRIBUTES, DIGIT_WORDS, Grammar, Phrasing, Request
 from .codes import encode_texts
+from .config import CaptionsConfig
 
-SizeMeasure = Literal["area", "height", "width"]
 ABSENT = 0  # in a request code, "not named"; bins are stored as 1 + bin
 
 
-class CaptionsConfig(condgen.ComponentConfig):
-    base: Annotated[condgen.ComponentBlock, condgen.BlockKind("dataset")] = Field(
-        default_factory=lambda: condgen.ComponentBlock(name="mnist"),
-        validate_default=True,
-        description="the digits to caption: a labelled dataset of (1, H, W) grayscale images (num_classes 10)",
-    )
-    seed: condgen.Seed = Field(0, description="seeds the grammar: which templates and synonyms are held out")
-    holdout: float = Field(0.25, gt=0, lt=1, description="fraction of each template and synonym list held out")
-    size: SizeMeasure = Field("area", description="the Morpho-MNIST measurement that 'small' and 'large' describe")
-    p_digit: float = Field(0.9, ge=0, le=1, description="chance that a training caption names the digit")
-    p_attribute: float = Field(0.5, ge=0, le=1, description="chance that a training caption names each attribute")
-    captions_per_request: int = Field(32, gt=0, le=1024, description="captions in the bank per combination named")
-    max_chars: int = Field(96, ge=16, le=4096, description="characters a caption or prompt may have; longer are cut")
-    cache: Path | None = Field(
-        None, description="folder of the measurement cache; default: morpho/ in the base dataset's data root"
-    )
-    test_seed: condgen.Seed = Field(0, description="seeds the test split's captions, one per example")
-    preview_examples: int = Field(10, gt=0, le=100, description="prompts in the sample grid, one per row")
 
 
 @dataclass(frozen=True)

@@ -13,27 +13,17 @@ from __future__ import annotations
 from typing import Any, Callable
 
 import torch
-from pydantic import Field
 from tokenizers import Tokenizer
 from torch import nn
 
 import condgen
 
+from .config import GRUConfig, TokenizedConfig, TransformerConfig
 from .tokenizer import load_tokenizer, token_ids, train_tokenizer
 
 Corpus = Callable[[], list[str]]
 
 
-class TokenizedConfig(condgen.ComponentConfig):
-    dim: int = Field(64, gt=0, le=4096, description="size of the text embedding handed to the conditioner")
-    # Bounds chosen so every valid config trains: single characters and their ## continuations take about 140
-    # entries, and in any caption bank the commonest words occur more than 100 times.
-    vocab_size: int = Field(
-        512, ge=256, le=65536, description="most entries in the tokenizer's vocabulary (single characters take ~140)"
-    )
-    min_frequency: int = Field(1, ge=1, le=100, description="fewest occurrences for a word to be a token")
-    max_tokens: int = Field(32, gt=0, le=512, description="tokens read per text; the rest is cut")
-    embedding: int = Field(64, gt=0, le=4096, description="size of each token's embedding")
 
 
 def corpus_of(context: condgen.BuildContext) -> Corpus:
@@ -100,8 +90,6 @@ class Tokenized(nn.Module):
         return ids.to(self.embed.weight.device), ids.to(self.embed.weight.device) != 0
 
 
-class GRUConfig(TokenizedConfig):
-    hidden: int = Field(128, gt=0, le=4096, description="units of the GRU")
 
 
 class GRUTextEncoder(Tokenized):
@@ -120,10 +108,6 @@ class GRUTextEncoder(Tokenized):
         return self.out(states[torch.arange(len(texts)), last])
 
 
-class TransformerConfig(TokenizedConfig):
-    layers: int = Field(2, gt=0, le=24)
-    heads: int = Field(4, gt=0, le=64)
-    feedforward: int = Field(128, gt=0, le=16384)
 
 
 class TransformerTextEncoder(Tokenized):

@@ -17,6 +17,7 @@ def two_runs(tiny_recipe, cli) -> list[Path]:
     return sorted((tiny_recipe.parent / "runs").iterdir())
 
 
+@pytest.mark.slow  # trains and evaluates two runs
 def test_compare_tabulates_evaluated_runs_and_plots_their_curves(two_runs, cli, tmp_path):
     first, second = two_runs
     assert cli("eval", first, "--k", "10", "--per-class", "5")[0] == 0
@@ -35,6 +36,7 @@ def test_compare_of_a_folder_without_metrics_is_refused(cli, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+@pytest.mark.slow  # trains and evaluates two runs
 def test_compare_names_the_recipe_keys_whose_values_differ(two_runs, cli, tmp_path):
     code, out, err = cli("compare", *two_runs, "-o", tmp_path / "curves.png")
     assert code == 0, err
@@ -57,6 +59,7 @@ def table_rows(out: str) -> dict[str, list[str]]:
             for line in out.splitlines() if line.startswith("│")}
 
 
+@pytest.mark.slow
 def test_a_run_without_eval_json_shows_the_test_elbo_of_its_last_epoch(two_runs, cli, tmp_path):
     code, out, err = cli("compare", *two_runs, "-o", tmp_path / "curves.png")
     assert code == 0, err

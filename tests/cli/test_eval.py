@@ -39,6 +39,7 @@ def test_eval_writes_every_metric_and_the_settings_that_produced_them(run, cli):
     assert "NLL, K=50" in out and "bits per dimension" in out and "conditional accuracy" in out
 
 
+@pytest.mark.slow
 def test_an_unconditional_model_gets_no_conditional_accuracy_but_still_a_fid(tiny_recipe, cli):
     code, out, err = cli("run", tiny_recipe, "trainer.epochs=1", "model.conditioner.name=none")
     assert code == 0, err
@@ -51,6 +52,7 @@ def test_an_unconditional_model_gets_no_conditional_accuracy_but_still_a_fid(tin
     assert "do not depend on the condition" in out
 
 
+@pytest.mark.slow
 def test_eval_with_the_same_seed_repeats_exactly(run, cli):
     assert cli("eval", run, *FAST)[0] == 0
     first = json.loads((run / "eval.json").read_text())
@@ -75,6 +77,7 @@ def test_a_folder_that_is_not_a_run_is_refused(cli, tmp_path):
     assert not (tmp_path / "eval.json").exists()
 
 
+@pytest.mark.slow
 def test_a_run_without_a_checkpoint_is_refused(run, cli):
     (run / "checkpoints" / "last.pt").unlink()
     code, out, err = cli("eval", run, *FAST)
@@ -82,6 +85,7 @@ def test_a_run_without_a_checkpoint_is_refused(run, cli):
     assert not (run / "eval.json").exists()
 
 
+@pytest.mark.slow
 def test_a_checkpoint_from_another_recipe_is_refused(run, cli):
     recipe = run / "recipe.yaml"
     recipe.write_text(recipe.read_text().replace("- 32", "- 48"))  # the hidden width the weights were not trained with
@@ -90,6 +94,7 @@ def test_a_checkpoint_from_another_recipe_is_refused(run, cli):
     assert not (run / "eval.json").exists()
 
 
+@pytest.mark.slow
 def test_a_corrupted_metric_network_is_refused(run, cli, tmp_path, monkeypatch):
     damaged = tmp_path / "metric_net.pt"
     shutil.copyfile(metric_net.WEIGHTS, damaged)
@@ -100,3 +105,21 @@ def test_a_corrupted_metric_network_is_refused(run, cli, tmp_path, monkeypatch):
     code, out, err = cli("eval", run, *FAST)
     assert_refused(code, err, "corrupted", "metric network")
     assert not (run / "eval.json").exists()
+
+
+def test_control_tables_show_every_name_whole_in_80_columns() -> None:
+    """A pipe or a CI log is 80 columns wide: no metric or attribute name may be cut to an ellipsis."""
+    from rich.console import Console
+
+    from condgen.cli.eval_cmd import control_tables
+
+    metrics = {"spearman": 0.97, "mae": 0.3, "mae_over_sd": 0.39, "requested_low": 1.2, "requested_high": 4.5,
+               "measured_mean": 2.3, "generated": 1000, "missing_measurements": 0}
+    result = {"attribute_control": {"thickness": metrics, "slant": dict(metrics, missing_measurements=2)}}
+    console = Console(width=80, record=True)
+    for table in control_tables(result):
+        console.print(table)
+    text = console.export_text()
+    assert "…" not in text
+    for name in [*metrics, "thickness", "slant"]:
+        assert name in text

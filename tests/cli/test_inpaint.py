@@ -13,7 +13,7 @@ import torch
 from condgen.cli import main
 from condgen.engine.checkpoint import load_checkpoint
 
-from conftest import write_mnist_root
+from helpers import write_mnist_root
 
 RECIPE = """\
 name: {name}
@@ -75,6 +75,7 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+@pytest.mark.slow
 def test_eval_reports_pyros_metric_and_the_importance_weighted_nll(runs) -> None:
     for name in ("cvae", "baseline"):
         code, output = invoke("eval", runs[name], "--k", "20", "--particles", "10")
@@ -90,6 +91,7 @@ def test_eval_reports_pyros_metric_and_the_importance_weighted_nll(runs) -> None
     assert baseline["nll"] == pytest.approx(baseline["test_elbo_particles"], rel=1e-5)  # no latent: both exact
 
 
+@pytest.mark.slow
 def test_the_figure_has_input_truth_baseline_and_sample_rows(runs, tmp_path) -> None:
     figure = tmp_path / "figure.png"
     code, output = invoke("inpaint", runs["cvae"], "--count", "4", "--samples", "3", "--baseline", runs["baseline"],
@@ -208,6 +210,7 @@ def test_a_run_that_does_not_inpaint_is_refused(tiny_recipe, cli, runs, tmp_path
     assert code == 2 and "not trained to inpaint" in err
 
 
+@pytest.mark.slow
 def test_resuming_with_random_masks_ends_with_the_uninterrupted_weights(runs) -> None:
     folder = runs["folder"]
     mask = "{name: pixels, observed: 0.4}"

@@ -22,11 +22,11 @@ import pytest
 
 from condgen.cli import main
 from condgen.plugins import load_plugins
-from condgen.scaffold_kinds import TEMPLATES
+from condgen.scaffold import kind_templates
 from condgen.scaffold import NAME_RULE
 
 # Every kind new-plugin can start from (text_encoder has no template yet: see docs/writing-plugins.md).
-KINDS = tuple(TEMPLATES)
+KINDS = tuple(kind_templates())
 NAMES = {kind: f"acme_{kind}" for kind in KINDS}
 
 
@@ -81,6 +81,7 @@ def scaffolded(tmp_path_factory: pytest.TempPathFactory) -> Scaffolded:
     return Scaffolded(root, site, outcomes(junit) if junit.exists() else {}, run.stdout + run.stderr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_kinds_package_passes_its_own_tests_once_installed(scaffolded: Scaffolded, kind: str) -> None:
     results = scaffolded.results.get(f"test_{NAMES[kind]}")
@@ -90,6 +91,7 @@ def test_each_kinds_package_passes_its_own_tests_once_installed(scaffolded: Scaf
     assert set(results.values()) == {"passed"}, f"{results}\n{scaffolded.output}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_package_declares_its_entry_point_and_test_extra(scaffolded: Scaffolded, kind: str) -> None:
     name = NAMES[kind]
@@ -109,6 +111,7 @@ def test_each_package_declares_its_entry_point_and_test_extra(scaffolded: Scaffo
         assert f"name: {name}" in recipe.read_text()
 
 
+@pytest.mark.slow
 def test_installed_packages_register_under_their_distributions(
     scaffolded: Scaffolded, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -179,3 +182,32 @@ def test_a_missing_directory_is_created_and_the_next_steps_are_printed(cli, tmp_
     assert sorted(p.name for p in (tmp_path / "new" / "place").iterdir()) == ["condgen-acme"]
     assert (target / "condgen_acme" / "__init__.py").is_file()
     assert "pip install -e" in out and "python -m pytest" in out and "condgen validate" in out
+
+
+def test_a_name_whose_import_package_exists_is_refused(cli, tmp_path: Path) -> None:
+    # 'priors' names no prior (those are standard_normal and conditional), but condgen_priors is a package already
+    code, _, err = cli("new-plugin", "priors", "--kind", "prior", "--directory", tmp_path)
+    assert code == 2
+    assert "'condgen_priors' already exists" in " ".join(err.split()) and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_numeric_option_a_scaffolded_config_declares_is_bounded_both_ways(kind, tmp_path, monkeypatch) -> None:
+    """The house rule (every numeric field bounded) holds for what new-plugin teaches authors to write."""
+    from condgen.scaffold import write_plugin
+
+    target = write_plugin(f"bounded_{kind}", kind, tmp_path)
+    monkeypatch.syspath_prepend(str(target))
+    module = importlib.import_module(f"condgen_bounded_{kind}")
+    try:
+        configs = [value for name, value in vars(module).items() if name.endswith("Config") and isinstance(value, type)]
+        assert configs
+        for config in configs:
+            for field_name, info in config.model_fields.items():
+                if info.annotation not in (int, float):
+                    continue
+                bounds = {type(item).__name__ for item in info.metadata}
+                assert bounds & {"Ge", "Gt"} and bounds & {"Le", "Lt"}, f"{config.__name__}.{field_name}: {bounds}"
+    finally:
+        sys.modules.pop(module.__name__, None)

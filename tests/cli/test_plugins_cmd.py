@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from condgen.plugins import DISABLE_AUTOLOAD_ENV
+from condgen.plugins import ALLOW_LIST_ENV, DISABLE_AUTOLOAD_ENV
 
-from conftest import prior_plugin
+from helpers import prior_plugin
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +55,16 @@ def test_disabled_autoload_hides_third_party_and_says_so(make_distribution, cli,
     assert "cg_flat" not in out and "cg-flat" not in out
     row(out, "dataset", "mnist", "condgen_mnist", "condgen")
     assert "autoloading is disabled" in out
+
+
+def test_an_allow_list_hides_the_plugins_it_does_not_name_and_says_so(make_distribution, cli, monkeypatch) -> None:
+    make_distribution("cg-flat", "cg_flat", EXTRA, version="3.2.1")
+    monkeypatch.setenv(ALLOW_LIST_ENV, "cg-other")
+    code, out, err = cli("plugins")
+    assert code == 0, err
+    assert "cg_flat" not in out
+    row(out, "dataset", "mnist", "condgen_mnist", "condgen")
+    assert f"Only the third-party plugins {ALLOW_LIST_ENV} names load: cg-other." in out
 
 
 def test_name_clash_is_marked(make_distribution, cli) -> None:

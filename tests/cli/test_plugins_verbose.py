@@ -10,7 +10,7 @@ import pytest
 
 from condgen.plugins import DISABLE_AUTOLOAD_ENV, TRACE_HOOKS_ENV
 
-from conftest import prior_plugin
+from helpers import prior_plugin
 
 TWO_PARTS = prior_plugin("flat", 'register("head", "flat_head", lambda config, context: nn.Linear(2, 2), Config)')
 
@@ -103,6 +103,7 @@ def test_hook_calls_are_traced_on_stderr_only_when_asked(make_distribution, cli,
     assert "condgen hook" not in out  # the trace never mixes into the listing
 
 
+@pytest.mark.slow
 def test_trace_in_a_fresh_process_shows_every_plugin_module_called(make_distribution, tmp_path) -> None:
     site = make_distribution("cg-two", "cg_two", TWO_PARTS, version="2.0")
     env = {k: v for k, v in os.environ.items() if k != DISABLE_AUTOLOAD_ENV}

@@ -63,6 +63,7 @@ def test_run_trains_and_reports_the_run_folder(tiny_recipe, cli) -> None:
     assert saved["trainer"]["epochs"] == 1  # the override is what was saved
 
 
+@pytest.mark.slow
 def test_overrides_reach_the_model(tiny_recipe, cli) -> None:
     code, out, err = cli("run", tiny_recipe, "trainer.epochs=1", "model.encoder.hidden=[24,12]")
     assert code == 0, err
@@ -195,6 +196,7 @@ def test_resume_without_a_checkpoint(tmp_path, tiny_recipe, cli) -> None:
     assert sorted(p.name for p in folder.rglob("*")) == ["checkpoints", "recipe.yaml"]
 
 
+@pytest.mark.slow
 def test_user_errors_exit_2_from_the_real_command(tmp_path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "condgen", "run", str(tmp_path / "missing.yaml")],

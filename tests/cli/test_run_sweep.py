@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import re
@@ -13,13 +15,14 @@ from pathlib import Path
 
 import yaml
 
-from conftest import TINY_RECIPE, write_mnist_root
+from helpers import TINY_RECIPE, write_mnist_root
 
 
 def runs_in(out: Path) -> list[Path]:
     return sorted(p for p in out.iterdir() if p.is_dir()) if out.exists() else []
 
 
+@pytest.mark.slow
 def test_a_sweep_trains_the_cross_product_then_prints_a_summary_and_compares_them(tiny_recipe, cli) -> None:
     out = tiny_recipe.parent / "runs"
     code, stdout, err = cli("run", tiny_recipe, "seed=0,1", "model.encoder.latent_dim=2,3", "trainer.epochs=1", "--sweep")
@@ -36,6 +39,7 @@ def test_a_sweep_trains_the_cross_product_then_prints_a_summary_and_compares_the
     assert (out / "tiny-sweep-compare.png").is_file()
 
 
+@pytest.mark.slow
 def test_rerunning_a_finished_sweep_skips_every_run(tiny_recipe, cli) -> None:
     out = tiny_recipe.parent / "runs"
     args = ("run", tiny_recipe, "seed=0,1", "trainer.epochs=1", "--sweep")
@@ -52,6 +56,7 @@ def test_a_sweep_cannot_be_combined_with_resume(tiny_recipe, cli) -> None:
     assert code == 2 and "drop --resume" in err
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_sweep_and_a_rerun_resumes_that_run_and_trains_the_rest(tmp_path) -> None:
     root = write_mnist_root(tmp_path / "data", n_train=1000, n_test=100)
     recipe = tmp_path / "sweep.yaml"

@@ -35,6 +35,7 @@ def test_label_grid_is_written_where_asked(run, cli, tmp_path) -> None:
         assert image.size == (242, 242)
 
 
+@pytest.mark.slow
 def test_several_labels_give_one_row_each(run, cli, tmp_path) -> None:
     target = tmp_path / "rows.png"
     code, out, err = cli("sample", run, "--label", "1", "--label", "2", "-n", "3", "-o", target)
@@ -42,6 +43,7 @@ def test_several_labels_give_one_row_each(run, cli, tmp_path) -> None:
     assert png_size(target) == (3 * 30 + 2, 2 * 30 + 2)
 
 
+@pytest.mark.slow
 def test_default_output_is_a_preview_in_the_run_folder(run, cli) -> None:
     code, out, err = cli("sample", run, "-n", "16")
     assert code == 0, err
@@ -62,6 +64,7 @@ COMBINATIONS = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("labels", "count"), list(COMBINATIONS))
 def test_n_is_images_per_label_in_every_combination(run, cli, tmp_path, labels, count) -> None:
     images, columns, rows = COMBINATIONS[labels, count]
@@ -88,12 +91,14 @@ def test_seed_makes_samples_reproducible(run, cli, tmp_path) -> None:
     assert a == b and a != c
 
 
+@pytest.mark.slow
 def test_sampling_does_not_need_the_dataset(run, cli, tmp_path, tiny_mnist) -> None:
     shutil.rmtree(tiny_mnist)
     code, out, err = cli("sample", run, "--label", "0", "-n", "4", "-o", tmp_path / "x.png")
     assert code == 0, err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", ["10", "-1"])
 def test_bad_label_exits_2_and_writes_nothing(run, cli, tmp_path, label) -> None:
     target = tmp_path / "bad.png"

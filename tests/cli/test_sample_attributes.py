@@ -8,7 +8,7 @@ import PIL.Image
 import pytest
 import torch
 
-from conftest import write_bar_root
+from helpers import write_bar_root
 from condgen import ConditionRequest, conditions_for
 from condgen.engine.images import save_grid
 from condgen.engine.loaded_run import load_run

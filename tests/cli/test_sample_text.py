@@ -70,6 +70,7 @@ def test_text_on_a_label_run_exits_2_naming_what_it_conditions_on(tiny_recipe, c
     assert "not text-conditioned" in err and "10 class labels (use --label)" in err
 
 
+@pytest.mark.slow
 def test_eval_adds_text_control_for_both_phrasings_with_chance_levels(text_run, cli) -> None:
     code, _, err = cli("eval", text_run, "--per-class", "10", "--k", "2")
     assert code == 0, err

@@ -4,6 +4,8 @@ instead of the real ones)."""
 
 from __future__ import annotations
 
+import pytest
+
 import re
 import shutil
 from pathlib import Path
@@ -48,6 +50,7 @@ def section_code(heading: str) -> str:
     return found.group(1)
 
 
+@pytest.mark.slow
 def test_the_python_api_example_in_the_readme_runs(tmp_path, tiny_mnist, monkeypatch) -> None:
     shutil.copytree(REPO / "recipes", tmp_path / "recipes")
     monkeypatch.chdir(tmp_path)

@@ -137,6 +137,7 @@ def in_empty_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
             del sys.modules[name]
 
 
+@pytest.mark.slow
 def test_every_block_of_the_guide_runs(in_empty_folder: Path) -> None:
     namespace = run_guide(GUIDE.read_text(), in_empty_folder)
     # What the blocks promise to leave behind, so a block that silently did nothing is caught.

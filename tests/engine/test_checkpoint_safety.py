@@ -22,7 +22,7 @@ from condgen.engine.checkpoint import load_checkpoint
 from condgen.engine.progress import SilentReporter
 from condgen.engine.session import start_run
 from condgen.recipe import load_recipe
-from conftest import REPO, TINY_RECIPE, write_mnist_root
+from helpers import REPO, TINY_RECIPE, write_mnist_root
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from test_trainer import assert_same_tensors, checkpoint, train
 
@@ -15,6 +16,7 @@ from condgen.engine import compiled
 from condgen.engine.compiled import AUTO_CPU_MIN_STEPS, wants_compile
 
 
+@pytest.mark.slow
 def test_a_missing_cxx_compiler_falls_back_to_the_eager_step_with_one_warning_line(tiny_recipe, tmp_path) -> None:
     missing = tmp_path / "no-such-c++"
     # A real failure of inductor's build step: CXX names a compiler that is not there. (A fresh cache

@@ -25,7 +25,9 @@ import torch
 
 from condgen.engine.checkpoint import load_checkpoint
 from condgen.errors import CheckpointError
-from conftest import TIMING_KEYS, TINY_RECIPE, write_mnist_root
+from helpers import TIMING_KEYS, TINY_RECIPE, write_mnist_root
+
+pytestmark = pytest.mark.slow  # every test trains in a subprocess it kills or interrupts
 
 EPOCHS, STEPS_PER_EPOCH, EVERY = 3, 100, 5  # 1000 examples in batches of 10
 TOTAL_STEPS = EPOCHS * STEPS_PER_EPOCH

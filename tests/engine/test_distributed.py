@@ -22,7 +22,7 @@ from condgen.engine.progress import SilentReporter
 from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
-from test_trainer import StopAtStep
+from helpers import StopAtStep
 
 TIMEOUT = 180  # seconds; generous for a busy 2-core machine, and a hang still ends the test
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
@@ -108,6 +108,7 @@ def test_nproc_inside_a_torchrun_worker_is_refused(tiny_recipe, cli, monkeypatch
     assert code == 2 and "already one of torchrun's workers" in err
 
 
+@pytest.mark.slow
 def test_a_data_error_on_every_rank_ends_all_of_them_with_one_message(tiny_recipe, tmp_path) -> None:
     # The parent's checks pass (recipe, batch); the ranks fail loading the data, before DDP exists.
     done = condgen("run", tiny_recipe, f"data.root={tmp_path / 'nowhere'}", "--nproc", "2", cwd=tmp_path)
@@ -174,6 +175,7 @@ def one_rank_recipe(tiny_recipe: Path, tmp_path: Path):
     return make
 
 
+@pytest.mark.slow
 def test_nan_on_one_rank_stops_every_rank_and_the_run_resumes_bit_for_bit_on_two_or_carries_on_in_one(
     one_rank_recipe, cli, tmp_path
 ) -> None:
@@ -219,6 +221,7 @@ def test_nan_on_one_rank_stops_every_rank_and_the_run_resumes_bit_for_bit_on_two
     assert rows[1]["test_elbo"] < rows[0]["test_elbo"]
 
 
+@pytest.mark.slow
 def test_ranks_whose_weights_drift_apart_are_stopped_before_the_checkpoint(one_rank_recipe, tmp_path) -> None:
     # Every checkpoint compares the ranks' weights: the other tests' runs passing that check is what shows
     # DDP kept them equal bit for bit; here a plugin breaks it on purpose.
@@ -232,6 +235,7 @@ def test_ranks_whose_weights_drift_apart_are_stopped_before_the_checkpoint(one_r
 
 
 # -- resume across world sizes -----------------------------------------------------------------
+@pytest.mark.slow
 def test_a_one_process_run_stopped_mid_epoch_finishes_on_two(tiny_recipe, tmp_path) -> None:
     with pytest.raises(Interrupted):
         start_run(load_recipe(tiny_recipe), StopAtStep(4))
@@ -260,6 +264,7 @@ def test_a_one_process_run_stopped_mid_epoch_finishes_on_two(tiny_recipe, tmp_pa
 TOLERANCE = 0.03
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_two_processes_follow_the_one_process_loss_curve_on_real_mnist(real_mnist_root, tmp_path) -> None:
     settings = [

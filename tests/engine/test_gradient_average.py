@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test launches torchrun
+
 SCRIPT = """
 import json, sys
 import torch

@@ -10,10 +10,10 @@ import sys
 import pytest
 
 from condgen.engine.trainer import Interrupted
-from test_trainer import StopAtStep, assert_same_tensors, checkpoint, metrics, train, without_timings
-from test_updates import GAN
+from helpers import GAN, StopAtStep, assert_same_tensors, checkpoint, metrics, train, without_timings
 
 
+@pytest.mark.slow
 def test_cvae_gan_logs_every_networks_losses(tiny_recipe):
     run = train(tiny_recipe, *GAN)
     rows = metrics(run)
@@ -26,6 +26,7 @@ def test_cvae_gan_logs_every_networks_losses(tiny_recipe):
     assert rows[-1]["train_classifier_loss"] < rows[0]["train_classifier_loss"]
 
 
+@pytest.mark.slow
 def test_a_multi_optimiser_run_resumes_to_identical_weights(tiny_recipe, cli):
     straight = train(tiny_recipe, *GAN)
     with pytest.raises(Interrupted):
@@ -88,6 +89,7 @@ def test_a_head_from_a_third_party_distribution_trains(tiny_recipe, make_distrib
     assert all(value["step"] == steps for value in state["optimizers"]["critic"]["state"].values())  # it trained
 
 
+@pytest.mark.slow
 def test_cvae_gan_trains_on_two_processes_with_every_networks_weights_kept_equal(tiny_recipe):
     """Several optimisers under DDP: gradients averaged by hand per update, class centres averaged.
 

@@ -15,7 +15,7 @@ from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted
 from condgen.errors import DataError, RecipeError
 from condgen.recipe import load_recipe
-from conftest import StopAtStep, TIMING_KEYS
+from helpers import StopAtStep, TIMING_KEYS
 
 #: the tiny recipe holds 200 training images in batches of 20; 50 held out leave 150: 8 steps per epoch
 VALIDATION = "data.validation=50"
@@ -106,6 +106,7 @@ def test_early_stopping_without_a_validation_split_is_refused_before_a_run_folde
 
 
 # 8 steps per epoch, 3 epochs: stop inside the warm-ups (step 4), at an epoch's end (8) and in epoch 3 (19).
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_at", [4, 8, 19])
 def test_every_feature_on_resumes_exactly(tiny_recipe, cli, stop_at) -> None:
     straight = train(tiny_recipe, *EVERYTHING)
@@ -168,7 +169,7 @@ def test_the_recipes_loggers_receive_every_epoch_and_the_sample_grids(tiny_recip
 
 def test_free_bits_count_each_dimensions_kl_as_at_least_the_threshold(tiny_recipe) -> None:
     from condgen.engine.updates import Updates
-    from condgen.model import build_model
+    from condgen.compose import build_model
 
     resolved = load_recipe(tiny_recipe)
     composed = build_model(resolved)
@@ -247,7 +248,7 @@ def test_a_dataset_with_its_own_validation_split_is_scored_on_it(tmp_path) -> No
 
 def test_grad_clip_bounds_each_updates_gradient_norm(tiny_recipe) -> None:
     from condgen.engine.updates import Updates
-    from condgen.model import build_model
+    from condgen.compose import build_model
     from condgen.recipe.schema import OptimizerSection
 
     resolved = load_recipe(tiny_recipe)

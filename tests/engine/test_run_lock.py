@@ -14,7 +14,7 @@ import pytest
 
 from condgen.engine.run_dir import RunDir
 from condgen.engine.run_lock import LOCK_FILE, run_lock
-from conftest import TINY_RECIPE, write_mnist_root
+from helpers import TINY_RECIPE, write_mnist_root
 
 
 def test_a_second_trainer_is_refused_naming_the_process_that_holds_the_lock(run_copy, cli) -> None:

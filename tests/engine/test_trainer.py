@@ -9,36 +9,18 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import (
+    StopAtStep,
+    assert_same_tensors,
+    checkpoint,
+    metrics,
+    train,
+    without_timings,
+)
 
 from condgen.engine.progress import SilentReporter
-from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
-from conftest import StopAtStep, TIMING_KEYS
-
-
-
-def checkpoint(run: Path) -> dict:
-    return torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)
-
-
-def metrics(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-
-
-def without_timings(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in row.items() if k not in TIMING_KEYS} for row in rows]
-
-
-def assert_same_tensors(a: dict, b: dict) -> None:
-    assert a.keys() == b.keys()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
-
-
-def train(recipe: Path, *overrides: str, reporter=None) -> Path:
-    run, _ = start_run(load_recipe(recipe, list(overrides)), reporter or SilentReporter())
-    return run.path
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -219,7 +201,8 @@ def test_interrupted_copy_can_be_resumed_elsewhere(tiny_recipe, cli, tmp_path) -
 
 NO_PREVIEW = """
 import condgen
-from condgen_mnist import MNISTConfig, build
+from condgen_mnist import MNISTConfig
+from condgen_mnist.dataset import build
 
 
 class NoPreview(condgen.ComponentConfig):

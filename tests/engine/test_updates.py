@@ -7,19 +7,13 @@ import torch
 
 from condgen.engine.updates import Updates
 from condgen.errors import RecipeError
-from condgen.model import build_model
+from condgen.compose import build_model
 from condgen.recipe import load_recipe
 from condgen.recipe.update_order import Stage
-from condgen.training_step import forward_step
+from condgen.model import forward_step
 
-GAN = [
-    "model.conditioner.layout=channels",
-    "model.encoder={name: conv, channels: [8, 16], hidden: 32, latent_dim: 4}",
-    "model.decoder={name: conv, channels: [16, 8], hidden: 32}",
-    "model.heads={classifier: {name: classifier, channels: [8, 16], features: 32},"
-    " discriminator: {name: discriminator, channels: [8, 16], features: 32}}",
-    "trainer.kl_weight=3",
-]
+from helpers import GAN
+
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from condgen import BuildContext, Conditioner
-from condgen_concat import Concat, ConcatConfig, build
+from condgen_concat import ConcatConfig
+from condgen_concat.conditioners import Concat, build
 
 
 def test_input_shapes_add_the_flattened_condition() -> None:

@@ -6,9 +6,11 @@ import torch
 from torch import distributions as D
 
 from condgen import BuildContext, Prior
-from condgen.model import ConditionalVAE, compose, kl_or_estimate
+from condgen.compose import assemble
+from condgen.model import ConditionalVAE, kl_or_estimate
 from condgen.testing import REFERENCE_PARTS, check_component
-from condgen_priors import ConditionalPrior, ConditionalPriorConfig
+from condgen_priors import ConditionalPriorConfig
+from condgen_priors.conditional import ConditionalPrior
 
 
 def prior(latent_dim: int = 3, condition_shape=(2, 4, 4), hidden=(16,)) -> ConditionalPrior:
@@ -62,7 +64,7 @@ def test_the_kl_term_is_the_closed_form_and_matches_a_monte_carlo_estimate() -> 
 def test_sampling_draws_z_from_this_prior() -> None:
     parts = dict(REFERENCE_PARTS, prior=lambda context: prior(context.latent_dim, context.condition_shape))
     torch.manual_seed(0)
-    model: ConditionalVAE = compose(lambda role, context: parts[role](context), (1, 4, 4), (2, 4, 4))
+    model: ConditionalVAE = assemble(lambda role, context: parts[role](context), (1, 4, 4), (2, 4, 4))
     with torch.no_grad():  # p(z|c) = N(3, e^-10): every draw is 3 up to 1e-5
         model.prior.out.bias.copy_(torch.tensor([3.0, 3.0, -20.0, -20.0]))
     condition = torch.rand(6, 2, 4, 4)

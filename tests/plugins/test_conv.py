@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import condgen
-from condgen_conv import ConvDecoder, ConvDecoderConfig, ConvEncoder, ConvEncoderConfig
+from condgen_conv import ConvDecoderConfig, ConvEncoderConfig
+from condgen_conv.networks import ConvDecoder, ConvEncoder
 
 
 def encoder(shape, **options) -> ConvEncoder:

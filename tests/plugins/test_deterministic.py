@@ -6,9 +6,10 @@ import torch
 
 from condgen import BuildContext, Encoder
 from condgen.evaluation import importance_weighted_nll, negative_elbo
-from condgen.model import compose
+from condgen.compose import assemble
 from condgen.testing import REFERENCE_PARTS, check_component, reference_data
-from condgen_deterministic import Deterministic, DeterministicConfig
+from condgen_deterministic import DeterministicConfig
+from condgen_deterministic.encoder import Deterministic
 
 
 def test_passes_the_plugin_test_kit() -> None:
@@ -39,7 +40,7 @@ class Split:
 def test_the_loss_is_the_likelihood_alone_and_every_bound_is_exact() -> None:
     parts = dict(REFERENCE_PARTS, encoder=lambda context: Deterministic(DeterministicConfig(), context))
     torch.manual_seed(0)
-    model = compose(lambda role, context: parts[role](context), (1, 6, 6), (4,))
+    model = assemble(lambda role, context: parts[role](context), (1, 6, 6), (4,))
     x, condition = reference_data((1, 6, 6), (4,), 40)
     losses = model.losses(x, condition)
     assert losses.kl.item() == 0.0

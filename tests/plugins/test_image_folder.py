@@ -15,9 +15,10 @@ import torch
 from PIL import Image
 
 import condgen
-from condgen_image_folder import CACHE_FOLDER, ImageFolderConfig, build
+from condgen_image_folder import CACHE_FOLDER, ImageFolderConfig
+from condgen_image_folder.dataset import build
 
-from conftest import write_image_folder
+from helpers import write_image_folder
 
 
 def config(root: Path, **options) -> ImageFolderConfig:

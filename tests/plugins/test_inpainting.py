@@ -10,16 +10,19 @@ import torch
 from torch import distributions as D
 
 import condgen
-from condgen import BuildContext, MaskedDataset
-from condgen.model import build_model
+from condgen import MaskedDataset
+from condgen.compose import build_model
 from condgen.recipe import load_recipe
 from condgen.testing import check_component
-from condgen_inpainting import Inpainting, InpaintingConfig, MaskedSplit, Pixels, Quadrants, Rectangle
+from condgen_inpainting import InpaintingConfig, Pixels, Quadrants, Rectangle
+from condgen_inpainting.dataset import Inpainting, MaskedSplit
+
+from helpers import installed_context
 
 
 def inpainting(root: Path, **options) -> Inpainting:
     config = InpaintingConfig.model_validate({"base": {"name": "mnist", "root": str(root), "download": False}, **options})
-    return Inpainting(config, BuildContext())
+    return Inpainting(config, installed_context())
 
 
 def layout(rows: list[str]) -> torch.Tensor:
@@ -123,7 +126,7 @@ def test_no_second_copy_of_the_data_is_held(tiny_mnist: Path) -> None:
 
 def test_any_image_dataset_can_be_the_base_and_a_vector_one_is_refused(make_distribution, tmp_path) -> None:
     make_distribution("condgen-squares", "condgen_squares", SQUARES)
-    dataset = BuildContext().build(
+    dataset = installed_context().build(
         condgen_config(base={"name": "squares", "channels": 3}, mask={"name": "pixels", "observed": 0.5})
     )
     assert dataset.x_shape == (3, 8, 8) and dataset.condition_shape == (4, 8, 8)
@@ -134,7 +137,7 @@ def test_any_image_dataset_can_be_the_base_and_a_vector_one_is_refused(make_dist
     report = check_component("dataset", "inpainting", {"base": {"name": "squares", "channels": 3}})
     assert report.loss_after < report.loss_before
     with pytest.raises(condgen.PluginError, match=r"needs images.*\(12,\)"):
-        BuildContext().build(condgen_config(base={"name": "squares", "flat": True}))
+        installed_context().build(condgen_config(base={"name": "squares", "flat": True}))
 
 
 def condgen_config(**options) -> condgen.ComponentBlock:

@@ -8,7 +8,8 @@ import shutil
 import pytest
 
 import condgen
-from condgen_mnist import MNIST, MNISTConfig
+from condgen_mnist import MNISTConfig
+from condgen_mnist.dataset import MNIST
 from condgen_mnist import metric_net
 
 
@@ -30,6 +31,7 @@ def test_a_tampered_copy_is_refused(tmp_path):
         metric_net.load_metric_net(copy)
 
 
+@pytest.mark.slow
 @pytest.mark.mnist
 def test_shipped_network_classifies_the_real_test_set(real_mnist_root):
     test = MNIST(MNISTConfig(root=real_mnist_root, download=False)).load("test")

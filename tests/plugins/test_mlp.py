@@ -9,7 +9,8 @@ from torch import distributions as D
 from torch import nn
 
 from condgen import BuildContext
-from condgen_mlp import MLPDecoder, MLPDecoderConfig, MLPEncoder, MLPEncoderConfig
+from condgen_mlp import MLPDecoderConfig, MLPEncoderConfig
+from condgen_mlp.networks import MLPDecoder, MLPEncoder
 
 
 def linear_sizes(module: nn.Module) -> list[tuple[int, int]]:

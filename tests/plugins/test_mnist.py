@@ -7,8 +7,9 @@ import pytest
 import torch
 
 import condgen
-from conftest import fake_digits
-from condgen_mnist import MNIST, MNISTConfig
+from helpers import fake_digits
+from condgen_mnist import MNISTConfig
+from condgen_mnist.dataset import MNIST
 
 
 def dataset(root, **options) -> MNIST:

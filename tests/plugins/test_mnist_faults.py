@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from condgen.engine.checkpoint import load_checkpoint
-from conftest import RAW_NAMES
+from helpers import RAW_NAMES
 
 TRAIN_IMAGES, TRAIN_LABELS = RAW_NAMES["train"]
 TEST_IMAGES, TEST_LABELS = RAW_NAMES["test"]
@@ -171,6 +171,7 @@ def assert_nothing_half_written(run: Path) -> None:
         assert png.read_bytes().endswith(b"IEND\xaeB`\x82"), png
 
 
+@pytest.mark.slow
 def test_a_checkpoint_that_does_not_fit_is_a_clear_error_with_no_partial_file(tiny_recipe, tmp_path):
     done = run_with_file_size_limit("run", tiny_recipe, "trainer.threads=1")
 
@@ -185,6 +186,7 @@ def test_a_checkpoint_that_does_not_fit_is_a_clear_error_with_no_partial_file(ti
     assert status["status"] == "failed" and "File too large" in status["error"]
 
 
+@pytest.mark.slow
 def test_running_out_of_room_mid_run_keeps_the_previous_checkpoint_intact(tiny_recipe, tmp_path, cli):
     code, _, err = cli("run", tiny_recipe, "trainer.epochs=1", "trainer.threads=1")
     assert code == 0, err

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from condgen_morpho import measure as M
+from condgen_morpho.config import MorphoConfig
+from condgen_morpho.dataset import build
+from helpers import bar_images, installed_context, write_bar_root
 
 import condgen
-from condgen import BuildContext, ConditionRequest, conditions_for
+from condgen import ConditionRequest, conditions_for
 from condgen.engine.loaded_run import load_run
-from conftest import bar_images, write_bar_root
-from condgen_morpho import MorphoConfig, build
-from condgen_morpho import measure as M
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def morpho(root: Path, **options):
     config = MorphoConfig.model_validate(
         {"base": {"name": "mnist", "root": str(root), "download": False}, "workers": 1, **options}
     )
-    return build(config, BuildContext())
+    return build(config, installed_context())
 
 
 def test_the_condition_is_the_one_hot_label_then_the_standardised_attributes(bars: Path) -> None:
@@ -114,7 +115,7 @@ def test_the_measurements_are_cached_beside_the_data(bars: Path) -> None:
 def test_label_true_over_a_base_without_class_labels_is_refused(bars: Path) -> None:
     config = MorphoConfig.model_validate({"base": {"name": "inpainting", "base": {"name": "mnist", "root": str(bars)}}})
     with pytest.raises(condgen.PluginError, match="needs a base dataset with class labels.*'inpainting' has none"):
-        build(config, BuildContext())
+        build(config, installed_context())
 
 
 RECIPE = """\
@@ -161,6 +162,7 @@ def test_an_unknown_attribute_in_a_recipe_gives_its_line_and_the_valid_names(bar
     assert "'thickness', 'slant', 'width', 'height' or 'area'" in err
 
 
+@pytest.mark.slow
 def test_attribute_control_of_a_generator_that_draws_what_it_is_asked_is_near_perfect(bars: Path) -> None:
     """A real generator that renders a bar of the requested thickness: Spearman near 1, MAE a fraction of a pixel."""
     dataset = morpho(bars, attributes=["thickness"], label=False)
@@ -183,6 +185,7 @@ def test_attribute_control_of_a_generator_that_draws_what_it_is_asked_is_near_pe
     assert control["requested_range"] == pytest.approx([low, high])
 
 
+@pytest.mark.slow
 def test_condgen_eval_adds_attribute_control_to_eval_json(bars, tmp_path, cli) -> None:
     assert cli("run", write_recipe(tmp_path, bars))[0] == 0
     run = next((tmp_path / "runs").iterdir())

@@ -86,6 +86,7 @@ def test_uint8_pixels_and_unit_floats_give_the_same_numbers() -> None:
         np.testing.assert_allclose(a[name], b[name])
 
 
+@pytest.mark.slow
 def test_two_worker_processes_give_exactly_the_numbers_of_one() -> None:
     generator = np.random.default_rng(0)
     images = np.stack([stroke(w, shear=s) for w, s in zip(generator.uniform(1, 5, 2100), generator.uniform(-0.5, 0.5, 2100))])

@@ -6,7 +6,8 @@ import torch
 from torch import distributions as D
 
 from condgen import BuildContext
-from condgen_priors import StandardNormal, StandardNormalConfig
+from condgen_priors import StandardNormalConfig
+from condgen_priors.standard import StandardNormal
 
 
 def prior(latent_dim: int = 3) -> StandardNormal:

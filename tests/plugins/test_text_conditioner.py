@@ -6,7 +6,8 @@ import pytest
 import torch
 
 import condgen
-from condgen.model import compose
+from condgen.compose import assemble, resolver
+from condgen.registry import Part
 from condgen.plugins import load_plugins
 from condgen_text.codes import decode_texts, encode_texts
 
@@ -21,16 +22,17 @@ class Captions:
 
 
 def build_model(prior: str = "conditional"):
-    registry = load_plugins().registry
+    plugins = load_plugins()
+    registry = plugins.registry
     parts = {"conditioner": ("text", {"encoder": {"name": "gru", "dim": 8}}), "encoder": ("mlp", {"hidden": [16]}),
              "decoder": ("mlp", {"hidden": [16]}), "prior": (prior, {"hidden": [16]} if prior == "conditional" else {})}
 
     def build(role, context):
         name, options = parts[role]
         component = registry.get(role, name)
-        return component.build(component.config.model_validate(options), context)
+        return Part(component, component.config.model_validate(options)).build(context)
 
-    return compose(build, Captions.x_shape, Captions.condition_shape, dataset=Captions())
+    return assemble(build, Captions.x_shape, Captions.condition_shape, resolver(plugins), Captions())
 
 
 def test_code_points_round_trip_any_text_and_cut_at_the_length() -> None:

@@ -7,18 +7,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
-import condgen
-from condgen import BuildContext, ConditionRequest, TextDataset, conditions_for
 from condgen_text.codes import decode_texts
 from condgen_text.dataset import Captions, CaptionsConfig
+from helpers import installed_context
+
+import condgen
+from condgen import ConditionRequest, TextDataset, conditions_for
 
 DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
 def captions(root: Path, **options) -> Captions:
     config = CaptionsConfig.model_validate({"base": {"name": "mnist", "root": str(root), "download": False}, **options})
-    return Captions(config, BuildContext())
+    return Captions(config, installed_context())
 
 
 def test_is_a_text_dataset_whose_corpus_needs_no_data(tmp_path: Path) -> None:
@@ -52,6 +53,7 @@ def test_bins_are_training_tertiles(tiny_mnist: Path) -> None:
         assert counts.min() > 0.25 * counts.sum(), (name, counts)
 
 
+@pytest.mark.slow
 def test_training_draws_follow_the_global_seed_and_test_captions_are_fixed(tiny_mnist: Path) -> None:
     dataset = captions(tiny_mnist)
     train, test = dataset.load("train"), dataset.load("test")
@@ -101,4 +103,4 @@ def test_a_base_that_is_not_ten_classes_of_grayscale_digits_is_refused(tiny_mnis
         {"base": {"name": "inpainting", "base": {"name": "mnist", "root": str(tiny_mnist), "download": False}}}
     )
     with pytest.raises(condgen.PluginError, match="ten classes of grayscale digit images"):
-        Captions(config, BuildContext())
+        Captions(config, installed_context())

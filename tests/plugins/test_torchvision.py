@@ -8,9 +8,10 @@ import pytest
 import torch
 
 import condgen
-from condgen_torchvision import CELEBA_ATTRIBUTES, TorchvisionConfig, build
+from condgen_torchvision import TorchvisionConfig
+from condgen_torchvision.datasets import CELEBA_ATTRIBUTES, build
 
-from conftest import fake_digits, write_idx_images, write_idx_labels
+from helpers import fake_digits, write_idx_images, write_idx_labels
 
 
 def write_idx_dataset(root: Path, folder: str, names: dict[str, tuple[str, str]], n: int = 40, first: int = 0) -> Path:

@@ -171,6 +171,7 @@ def assert_clean_outcome(code: int, out: str, err: str) -> None:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
+@pytest.mark.slow
 @given(document=documents, extra=overrides)
 @example(document=yaml.safe_dump(VALID), extra=[])
 @example(document=yaml.safe_dump(VALID), extra=["trainer.epochs=&a [*a]", "model.encoder.hidden=[[[]]]"])
@@ -211,6 +212,7 @@ def billion_laughs(levels: int = 9) -> str:
     ],
     ids=["billion-laughs", "billion-laughs-in-a-field", "self-list", "self-map", "self-section", "deep-nesting"],
 )
+@pytest.mark.slow
 def test_alias_bombs_and_self_reference_are_answered_quickly(tmp_path, cli, document):
     recipe = tmp_path / "bomb.yaml"
     recipe.write_text(document)

@@ -11,10 +11,12 @@ import torch
 import yaml
 
 import condgen
-from condgen import BlockKind, BuildContext, ComponentBlock
+from condgen import BlockKind, ComponentBlock
 from condgen.errors import PluginError, RecipeError
-from condgen.model import build_model
+from condgen.compose import build_model
 from condgen.recipe import load_recipe
+
+from helpers import installed_context
 
 # A third-party-style wrapper of *any* encoder: nothing in the core knows it.
 WRAPPER = '''
@@ -135,20 +137,20 @@ class Holder(condgen.ComponentConfig):
 def test_a_config_made_in_python_builds_its_nested_block_through_the_installed_plugins(tiny_mnist: Path) -> None:
     holder = Holder.model_validate({"base": {"name": "mnist", "root": str(tiny_mnist), "download": False}})
     assert holder.base.kind == "dataset"
-    dataset = BuildContext().build(holder.base)
+    dataset = installed_context().build(holder.base)
     assert len(dataset.load("test")) == 100
     bad = Holder.model_validate({"base": {"name": "mnist", "limit": 0}})
     with pytest.raises(RecipeError, match="mnist"):
-        BuildContext().build(bad.base)
+        installed_context().build(bad.base)
 
 
 def test_a_block_that_does_not_declare_its_kind_cannot_be_built() -> None:
     with pytest.raises(PluginError, match="BlockKind"):
-        BuildContext().build(ComponentBlock(name="mnist"))
+        installed_context().build(ComponentBlock(name="mnist"))
 
 
 def test_a_resolved_block_serialises_with_defaults_and_an_unresolved_one_as_written(tiny_mnist: Path) -> None:
     holder = Holder.model_validate({"base": {"name": "mnist", "limit": 5}})
     assert holder.model_dump(mode="json") == {"base": {"name": "mnist", "limit": 5}}
-    BuildContext().build(holder.base)
+    installed_context().build(holder.base)
     assert yaml.safe_load(yaml.safe_dump(holder.model_dump(mode="json")))["base"]["download"] is True

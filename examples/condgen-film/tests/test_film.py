@@ -3,7 +3,7 @@
 import torch
 
 import condgen
-from condgen_film import FiLMLayer
+from condgen_film.layers import FiLMLayer
 
 
 def test_film_passes_the_conditioner_kit(condgen_check):
