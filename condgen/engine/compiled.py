@@ -5,10 +5,13 @@ CUDA, and on a CPU when inductor's C++ compiler is found and the run plans at
 least ``AUTO_CPU_MIN_STEPS`` optimiser steps. The CPU threshold is where
 compiling was measured to pay for itself on this project's 2-core machine
 (README, throughput section): compiling the seed model's step took 5-8 s with
-inductor's cache warm (about 15 s cold on an idle machine, up to 50 s under
-load) and then saved about 0.75 ms a step (eager 2.8 ms, compiled 2.0 ms at
-2 threads), so it is repaid after roughly 10,000 steps; the 20-epoch seed
-recipe plans 24,000. Short runs (tests, smoke runs) stay eager. So do
+inductor's cache warm (up to 50 s cold under load). Compiled, the step then
+saved 1.2 ms at one thread (10.9 against 9.7 ms, alternating in one process
+under load), which repays 8 s after about 7,000 steps; at two threads on an
+idle machine eager takes 2.8 ms, and if the compiled step reaches the
+compiled bare loop's 2.0 ms the break-even is about 10,000 steps (not yet
+measured there). The 20-epoch seed recipe plans 24,000. Short runs (tests,
+smoke runs) stay eager. So do
 recipes with heads on a CPU: the CVAE-GAN's compiled step (forward pass plus
 each head's two losses, compiled apart) ran at 20 images/s against its bare
 eager loop's 252 (benchmarks/cvae_gan.py --set trainer.compile=on), so on
