@@ -13,9 +13,10 @@ compiled bare loop's 2.0 ms the break-even is about 10,000 steps (not yet
 measured there). The 20-epoch seed recipe plans 24,000. Short runs (tests,
 smoke runs) stay eager. So do
 recipes with heads on a CPU: the CVAE-GAN's compiled step (forward pass plus
-each head's two losses, compiled apart) ran at 20 images/s against its bare
-eager loop's 252 (benchmarks/cvae_gan.py --set trainer.compile=on), so on
-CPUs ``auto`` leaves it eager until that is understood.
+each head's two losses, compiled apart) ran at 194 images/s against its bare
+eager loop's 330, where condgen's eager step matches the bare loop
+(benchmarks/cvae_gan.py, one thread, under load), so on CPUs ``auto`` leaves
+it eager until that is understood.
 
 Compiling happens in the first step (forward graphs at the first call,
 backward graphs at the first backward), so that step's time is reported as
