@@ -31,6 +31,7 @@ from condgen.engine.run_dir import create_run_dir
 from condgen.engine.trainer import Trainer, build_parts
 from condgen.compose import build_model
 from condgen.recipe import load_recipe
+from throughput import full_run_compile
 
 REPO = Path(__file__).resolve().parents[1]
 RECIPE = REPO / "recipes" / "mnist_cvae_gan.yaml"
@@ -117,12 +118,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=6400, help="training images per measurement")
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="a recipe override for condgen's trainer (e.g. trainer.compile=on); repeatable")
     args = parser.parse_args(argv)
+    overrides = [*args.settings, full_run_compile(RECIPE, args.settings)]
     rows: dict[str, list[float]] = {"condgen": [], "bare loop": []}
     bare_loop([], 640, 0)  # warm-up
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.rounds):
-            rows["condgen"].append(args.images / condgen_loop([], args.images, Path(tmp) / str(round_)))
+            rows["condgen"].append(args.images / condgen_loop(overrides, args.images, Path(tmp) / str(round_)))
             rows["bare loop"].append(args.images / bare_loop([], args.images, round_))
     median = {name: statistics.median(values) for name, values in rows.items()}
     table = Table(title=f"CVAE-GAN (E, G, C, D; order C->D->E->G), {args.images} images, {torch.get_num_threads()} threads")
@@ -132,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in median.items():
         table.add_row(name, f"{value:,.0f}", ", ".join(f"{v:,.0f}" for v in rows[name]))
     Console().print(table)
+    print(f"condgen with {overrides[-1]}")
     print(f"condgen/bare: {median['condgen'] / median['bare loop']:.2f}")
     return 0
 

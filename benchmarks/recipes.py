@@ -31,6 +31,7 @@ from condgen.engine.trainer import Trainer, build_parts
 from condgen.compose import build_model
 from condgen.optim import make_optimizer
 from condgen.recipe import load_recipe
+from throughput import full_run_compile
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -39,17 +40,18 @@ def headless_recipes() -> list[Path]:
     return [path for path in sorted((REPO / "recipes").glob("*.yaml")) if not load_recipe(path).recipe.model.heads]
 
 
-def condgen_epoch(recipe: Path, out_dir: Path) -> tuple[int, float]:
-    """(training images, seconds) of one epoch by condgen's trainer, timed by the trainer itself."""
-    resolved = load_recipe(recipe, ["trainer.epochs=1", f"output.dir={out_dir}"])
+def condgen_epoch(recipe: Path, out_dir: Path, settings: list[str]) -> tuple[int, float]:
+    """(training images, seconds) of one epoch by condgen's trainer, timed by the trainer itself (compiling,
+    when the full run would compile, counted apart as the trainer counts it)."""
+    resolved = load_recipe(recipe, [*settings, "trainer.epochs=1", f"output.dir={out_dir}"])
     trainer = Trainer(build_parts(resolved), create_run_dir(out_dir, resolved.recipe.name), SilentReporter())
     history = trainer.fit()
     return len(trainer.train_split), history[-1]["train_seconds"]
 
 
-def bare_epoch(recipe: Path) -> tuple[int, float]:
-    """The same networks, data and optimiser, trained by a plain loop."""
-    resolved = load_recipe(recipe)
+def bare_epoch(recipe: Path, settings: list[str]) -> tuple[int, float]:
+    """The same networks, data and optimiser, trained by a plain eager loop."""
+    resolved = load_recipe(recipe, settings)
     settings = resolved.recipe.trainer
     torch.manual_seed(resolved.recipe.seed)
     composed = build_model(resolved)
@@ -71,10 +73,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", nargs="+", type=Path, help="recipes to measure (default: every head-less one)")
     parser.add_argument("--rounds", type=int, default=1, help="rounds per recipe (median reported)")
+    parser.add_argument("--limit", type=int, help="train on the first N images (default: the whole split)")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="KEY=VALUE",
+                        help="a recipe override for both loops (e.g. trainer.compile=on); repeatable")
     args = parser.parse_args(argv)
+    limit = [f"data.limit={args.limit}"] if args.limit else []
     recipes = [path.resolve() for path in args.recipes] if args.recipes else headless_recipes()
     table = Table(title="one epoch per trainer, images/s (median over rounds)")
-    for column in ("recipe", "threads", "condgen", "bare loop", "condgen/bare"):
+    for column in ("recipe", "threads", "condgen step", "condgen", "bare loop", "condgen/bare"):
         table.add_column(column, justify="left" if column == "recipe" else "right")
     ratios = []
     default_threads = torch.get_num_threads()  # a recipe's trainer.threads changes it for the process
@@ -82,14 +88,16 @@ def main(argv: list[str] | None = None) -> int:
         for recipe in recipes:
             torch.set_num_threads(default_threads)
             ours, bare = [], []
+            settings = [*args.settings, *limit]
+            compile_ = full_run_compile(recipe, args.settings)  # what the recipe's full run trains with
             for round_ in range(args.rounds):
-                n, seconds = condgen_epoch(recipe, Path(tmp) / f"{recipe.stem}-{round_}")
+                n, seconds = condgen_epoch(recipe, Path(tmp) / f"{recipe.stem}-{round_}", [*settings, compile_])
                 ours.append(n / seconds)
-                n, seconds = bare_epoch(recipe)  # after the trainer: the same torch thread count
+                n, seconds = bare_epoch(recipe, settings)  # after the trainer: the same torch thread count
                 bare.append(n / seconds)
             ratio = statistics.median(ours) / statistics.median(bare)
             ratios.append(ratio)
-            table.add_row(recipe.name, str(torch.get_num_threads()), f"{statistics.median(ours):,.0f}",
+            table.add_row(recipe.name, str(torch.get_num_threads()), compile_, f"{statistics.median(ours):,.0f}",
                           f"{statistics.median(bare):,.0f}", f"{ratio:.2f}")
     Console().print(table)
     print(f"lowest condgen/bare: {min(ratios):.2f}")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import sys
 import tempfile
@@ -43,6 +44,7 @@ from torch import nn
 
 from condgen.compat import torchvision
 from condgen.data import resolve_data_root
+from condgen.engine.compiled import wants_compile
 from condgen.engine.progress import SilentReporter
 from condgen.engine.run_dir import create_run_dir
 from condgen.engine.trainer import Trainer, build_parts
@@ -109,13 +111,25 @@ def dataloader_epoch(root: Path, batch_size: int, seed: int) -> float:
     return time.perf_counter() - started
 
 
-def condgen_epoch(out_dir: Path, seed: int, threads: int, limit: int | None) -> tuple[float, float]:
+def full_run_compile(recipe: Path, overrides: list[str]) -> str:
+    """``trainer.compile`` as the full recipe's run decides it (``auto`` looks at the steps a run plans, and
+    a one-epoch measurement plans few): the override that makes a short measurement train the same step."""
+    resolved = load_recipe(recipe, overrides)
+    settings = resolved.recipe.trainer
+    if settings.compile != "auto":
+        return f"trainer.compile={settings.compile}"
+    parts = build_parts(resolved)
+    planned = settings.epochs * math.ceil(len(parts.train_split) / settings.batch_size)
+    return f"trainer.compile={'on' if wants_compile('auto', parts.device, planned, bool(parts.heads)) else 'off'}"
+
+
+def condgen_epoch(out_dir: Path, seed: int, threads: int, limit: int | None, compile_: str) -> tuple[float, float]:
     """One epoch of ``condgen run``'s trainer; returns (wall seconds, the trainer's own train-loop seconds).
 
     Building the trainer (recipe, plugins, reading the IDX files) happens before
     the clock starts, as the bare loops get their data and model for free too.
     """
-    settings = ["trainer.epochs=1", f"seed={seed}", f"output.dir={out_dir}", f"trainer.threads={threads}"]
+    settings = ["trainer.epochs=1", f"seed={seed}", f"output.dir={out_dir}", f"trainer.threads={threads}", compile_]
     if limit:
         settings.append(f"data.limit={limit}")
     resolved = load_recipe(RECIPE, settings)
@@ -134,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    compile_ = full_run_compile(RECIPE, [f"trainer.threads={args.threads}"])  # the 20-epoch run's decision
 
     root = resolve_data_root(None)
     train = torchvision.datasets.MNIST(str(root), train=True)
@@ -145,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     bare_epoch(images[:2000], labels[:2000], batch_size, 0)  # warm up the allocator and kernels
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.rounds):
-            wall, loop = condgen_epoch(Path(tmp) / f"round{round_}", round_, args.threads, args.limit)
+            wall, loop = condgen_epoch(Path(tmp) / f"round{round_}", round_, args.threads, args.limit, compile_)
             rows["condgen"].append(n / wall)
             rows["condgen train loop"].append(n / loop)
             rows["bare eager"].append(n / bare_epoch(images, labels, batch_size, round_))

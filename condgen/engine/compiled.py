@@ -1,14 +1,26 @@
 """The training step's forward pass under ``torch.compile``, with a one-line fallback when compiling fails.
 
 ``trainer.compile``: ``on`` compiles; ``off`` does not; ``auto`` compiles on
-CUDA only. On this project's 2-core CPU machine, compiling condgen's step
-for the seed model took minutes and then ran slower than eager, while a
-bare loop's compiled loss ran 2.36x eager (see the README's throughput
-section). Until the difference is understood (graph breaks around the
-distributions are the first suspect), ``auto`` leaves CPUs eager.
+CUDA, and on a CPU when inductor's C++ compiler is found and the run plans at
+least ``AUTO_CPU_MIN_STEPS`` optimiser steps. The CPU threshold is where
+compiling was measured to pay for itself on this project's 2-core machine
+(README, throughput section): compiling the seed model's step took 5-8 s with
+inductor's cache warm (up to 50 s cold under load). Compiled, the step then
+saved 1.2 ms at one thread (10.9 against 9.7 ms, alternating in one process
+under load), which repays 8 s after about 7,000 steps; at two threads on an
+idle machine eager takes 2.8 ms, and if the compiled step reaches the
+compiled bare loop's 2.0 ms the break-even is about 10,000 steps (not yet
+measured there). The 20-epoch seed recipe plans 24,000. Short runs (tests,
+smoke runs) stay eager. So do
+recipes with heads on a CPU: the CVAE-GAN's compiled step (forward pass plus
+each head's two losses, compiled apart) ran at 194 images/s against its bare
+eager loop's 330, where condgen's eager step matches the bare loop
+(benchmarks/cvae_gan.py, one thread, under load), so on CPUs ``auto`` leaves
+it eager until that is understood.
 
-Compiling happens at the first call, so its time is measured there and
-reported apart from the training time. When it fails (no C++ compiler, an op
+Compiling happens in the first step (forward graphs at the first call,
+backward graphs at the first backward), so that step's time is reported as
+compiling, apart from the training time. When it fails (no C++ compiler, an op
 inductor cannot lower), the step warns once and goes on eagerly, with the
 random number state it started the failed call with: a run never crashes for
 want of a compiler.
@@ -16,8 +28,12 @@ want of a compiler.
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
 import time
-from typing import Any, Callable, Literal
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Literal
 
 import torch
 
@@ -26,11 +42,24 @@ from ..errors import UserError
 CompileSetting = Literal["off", "on", "auto"]
 
 
-def wants_compile(setting: CompileSetting, device: torch.device) -> bool:
-    """Whether ``setting`` compiles on ``device`` (the ``auto`` rule)."""
-    if setting == "auto":
-        return device.type == "cuda"
-    return setting == "on"
+#: the fewest planned optimiser steps for which ``auto`` compiles on a CPU (see the module's docstring)
+AUTO_CPU_MIN_STEPS = 10_000
+
+
+def wants_compile(setting: CompileSetting, device: torch.device, planned_steps: int, heads: bool = False) -> bool:
+    """Whether ``setting`` compiles on ``device`` for a run of ``planned_steps`` steps, with or without
+    ``heads`` (the ``auto`` rule)."""
+    if setting != "auto":
+        return setting == "on"
+    if device.type == "cuda":
+        return True
+    return device.type == "cpu" and not heads and planned_steps >= AUTO_CPU_MIN_STEPS and cxx_found()
+
+
+def cxx_found() -> bool:
+    """Whether the C++ compiler inductor would call for CPU kernels is on the PATH (``$CXX``, else its default)."""
+    default = "clang++" if sys.platform == "darwin" else "g++"
+    return shutil.which(os.environ.get("CXX", default)) is not None
 
 
 def _compile_errors() -> tuple[type[BaseException], ...]:
@@ -61,11 +90,28 @@ class Compiler:
     def __init__(self, enabled: bool, warn: Callable[[str], None]) -> None:
         self.enabled = enabled
         self.warn = warn
-        #: seconds spent in calls that compiled (the first call of each function); reported apart
+        #: seconds of the first step of a compiled run (see :meth:`first_step`); reported apart
         self.compile_seconds = 0.0
+        self._timed = False
 
     def __call__(self, function: Callable[..., Any]) -> Callable[..., Any]:
         return _Compiled(function, self) if self.enabled else function
+
+    @contextmanager
+    def first_step(self) -> Iterator[None]:
+        """Time the run's first step as compiling when compiling is on: dynamo compiles the forward pass (and
+        each head's losses) at their first call, and AOT autograd compiles their backward graphs at the first
+        backward, after the forward call has returned (on the conv CVAE, seconds that were counted as training
+        time when only the first calls were timed)."""
+        if not self.enabled or self._timed:
+            yield
+            return
+        self._timed = True
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.compile_seconds += time.perf_counter() - started
 
     def failed(self, error: BaseException) -> None:
         if self.enabled:
@@ -74,7 +120,7 @@ class Compiler:
 
 
 class _Compiled:
-    """``function`` compiled, its first call timed; eager once its compiler has failed."""
+    """``function`` compiled; eager once its compiler has failed (its first call falls back)."""
 
     def __init__(self, function: Callable[..., Any], compiler: Compiler) -> None:
         self.eager = function
@@ -88,7 +134,6 @@ class _Compiled:
         if not self.first:
             return self.compiled(*args, **kwargs)
         self.first = False
-        started = time.perf_counter()
         rng = torch.get_rng_state()
         try:
             return self.compiled(*args, **kwargs)
@@ -98,8 +143,6 @@ class _Compiled:
             self.compiler.failed(error)
             torch.set_rng_state(rng)  # the eager call draws what the failed one would have
             return self.eager(*args, **kwargs)
-        finally:
-            self.compiler.compile_seconds += time.perf_counter() - started
 
 
 def _gist(error: BaseException) -> str:

@@ -190,7 +190,9 @@ class Trainer:
         self.train_split, self.test_split = parts.train_split, parts.test_split
         self.validation_split = parts.validation_split
         settings = self.recipe.trainer
-        compiler = Compiler(wants_compile(settings.compile, self.device), reporter.warn)
+        self.steps_per_epoch = math.ceil(len(self.train_split) / settings.batch_size)
+        planned = settings.epochs * self.steps_per_epoch
+        compiler = Compiler(wants_compile(settings.compile, self.device, planned, bool(self.heads)), reporter.warn)
         self.updates = Updates(
             self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync, compiler,
             autocast=torch.bfloat16 if settings.precision == "bf16" else None,
@@ -198,7 +200,6 @@ class Trainer:
             free_bits=0.0 if settings.kl_schedule is None else settings.kl_schedule.free_bits,
         )
         self._compiled_until = 0.0  # the compiler's total when training time was last accounted
-        self.steps_per_epoch = math.ceil(len(self.train_split) / settings.batch_size)
         #: set before each step when the recipe schedules them (None: fixed, nothing done per step)
         self.learning_rates = (
             None

@@ -158,15 +158,16 @@ class Updates:
         at once (on every process); non-finite values are the sync's to check
         (see :meth:`GradientSync.check_values`).
         """
-        self.sync.begin(weight)
-        shared = None
-        try:
-            shared = self.forward(x, condition)
-        except InvalidParameters as error:
-            self.sync.check(stopped(error.message))
-        self.sync.agree()
-        values = self.apply(shared, check=lambda found: self.sync.check_values(found, stopped))
-        self.sync.average_buffers([self.model, self.heads])
+        with self.compiler.first_step():
+            self.sync.begin(weight)
+            shared = None
+            try:
+                shared = self.forward(x, condition)
+            except InvalidParameters as error:
+                self.sync.check(stopped(error.message))
+            self.sync.agree()
+            values = self.apply(shared, check=lambda found: self.sync.check_values(found, stopped))
+            self.sync.average_buffers([self.model, self.heads])
         return values
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor) -> TrainingStep:

@@ -120,8 +120,9 @@ class TrainerSection(Strict):
     #: ``auto``: CUDA when torch sees a GPU, else the CPU. Under DDP, CPU ranks talk
     #: over gloo and CUDA ranks over NCCL (see docs/distributed.md).
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    #: The training step's forward pass (model and heads) under torch.compile: ``auto`` compiles on CUDA
-    #: only (see condgen/engine/compiled.py for the measured rule); a failed compile falls back to eager.
+    #: The training step's forward pass (model and heads) under torch.compile: ``auto`` compiles on CUDA, and
+    #: on CPUs for head-less runs of 10,000+ steps (condgen/engine/compiled.py: the measured rule); a failed compile
+    #: falls back to eager.
     compile: Literal["off", "on", "auto"] = "auto"
     #: ``bf16``: the training step's forward pass under autocast to bfloat16 (weights, gradients, optimiser
     #: state and checkpoints stay float32; the test -ELBO is computed in float32).

@@ -1,6 +1,6 @@
 """The ``mnist`` dataset: 28x28 digits, conditioned on the one-hot label.
 
-Reads the IDX files with torchvision's own MNIST reader and keeps each split
+Downloads with torchvision, reads the checked IDX files itself (``idx.py``) and keeps each split
 as one uint8 tensor; batches are gathered by index and scaled to [0, 1].
 
 Only the configs and the hook live here: the components are registered by path

@@ -1,15 +1,19 @@
-"""trainer.compile when compiling is impossible: one warning line, then the eager step, never a crash."""
+"""trainer.compile: the auto rule (device, planned steps, heads, a C++ compiler), and when compiling is impossible:
+one warning line, then the eager step, never a crash."""
 
 from __future__ import annotations
-
-import pytest
 
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import torch
 from test_trainer import assert_same_tensors, checkpoint, train
+
+from condgen.engine import compiled
+from condgen.engine.compiled import AUTO_CPU_MIN_STEPS, wants_compile
 
 
 @pytest.mark.slow
@@ -32,3 +36,54 @@ def test_a_missing_cxx_compiler_falls_back_to_the_eager_step_with_one_warning_li
     (fallback,) = (tmp_path / "fallback").iterdir()
     eager = train(tiny_recipe, "trainer.compile=off")
     assert_same_tensors(checkpoint(eager)["model"], checkpoint(Path(fallback))["model"])
+
+
+CPU, CUDA = torch.device("cpu"), torch.device("cuda")
+
+
+def test_on_and_off_are_obeyed_whatever_the_run() -> None:
+    assert wants_compile("on", CPU, 1, heads=True)
+    assert not wants_compile("off", CUDA, 10**6)
+
+
+def test_auto_compiles_a_long_headless_cpu_run_where_a_cxx_compiler_is_found(monkeypatch) -> None:
+    monkeypatch.setattr(compiled, "cxx_found", lambda: True)
+    assert wants_compile("auto", CPU, AUTO_CPU_MIN_STEPS)
+    assert wants_compile("auto", CPU, 24_000)  # the 20-epoch seed recipe: 20 x 1,200 steps
+
+
+def test_auto_leaves_short_runs_heads_and_compilerless_cpus_eager(monkeypatch) -> None:
+    monkeypatch.setattr(compiled, "cxx_found", lambda: True)
+    assert not wants_compile("auto", CPU, AUTO_CPU_MIN_STEPS - 1)  # compiling would not be repaid
+    assert not wants_compile("auto", CPU, 10**6, heads=True)  # measured slower than eager with heads
+    monkeypatch.setattr(compiled, "cxx_found", lambda: False)
+    assert not wants_compile("auto", CPU, 10**6)
+
+
+def test_auto_always_compiles_on_cuda() -> None:
+    assert wants_compile("auto", CUDA, 1, heads=True)
+
+
+def test_the_cxx_compiler_is_looked_up_as_inductor_does(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("CXX", str(tmp_path / "no-such-c++"))
+    assert not compiled.cxx_found()
+    monkeypatch.setenv("CXX", "sh")  # any program on the PATH
+    assert compiled.cxx_found()
+
+
+def test_only_the_first_step_of_a_compiled_run_counts_as_compiling() -> None:
+    # The backward graphs compile at the first backward, after the compiled forward call returned: the whole
+    # first step is compiling time, and no later step is.
+    import time
+
+    compiler = compiled.Compiler(True, print)
+    with compiler.first_step():
+        time.sleep(0.05)
+    first = compiler.compile_seconds
+    with compiler.first_step():
+        time.sleep(0.05)
+    assert first >= 0.05 and compiler.compile_seconds == first
+    eager = compiled.Compiler(False, print)
+    with eager.first_step():
+        time.sleep(0.01)
+    assert eager.compile_seconds == 0.0
