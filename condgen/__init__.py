@@ -58,6 +58,7 @@ _EXPORTS = {
     "make_optimizer": "optim",
     "KINDS": "registry",
     "ComponentConfig": "registry",
+    "checks_data": "registry",
     "ModelLoss": "training_step",
     "TrainingStep": "training_step",
     "Run": "api",
@@ -110,7 +111,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see: the same names, importe
         TextEncoder,
     )
     from .optim import OptimizerConfig, make_optimizer
-    from .registry import KINDS, ComponentConfig
+    from .registry import KINDS, ComponentConfig, checks_data
     from .training_step import ModelLoss, TrainingStep
     from .api import Run, load_run, train
 
@@ -156,6 +157,7 @@ __all__ = [
     "UserError",
     "Width",
     "__version__",
+    "checks_data",
     "conditions_for",
     "hookimpl",
     "likelihood",

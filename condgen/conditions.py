@@ -64,6 +64,12 @@ def dataset_state(dataset: Any) -> dict[str, Any]:
 
 
 def restore_dataset_state(dataset: Any, state: dict[str, Any] | None) -> None:
-    """Give a dataset back what :func:`dataset_state` kept, before anything asks it for conditions."""
-    if state and isinstance(dataset, StatefulDataset):
-        dataset.load_state_dict(state)
+    """Give a dataset back what :func:`dataset_state` kept, before anything asks it for conditions or shapes.
+
+    Not ``isinstance(dataset, StatefulDataset)``: on Python 3.11 that reads every
+    protocol member, and a dataset whose shapes come from its data would read
+    the data (which may not be here) to answer ``condition_shape``.
+    """
+    restore = getattr(dataset, "load_state_dict", None)
+    if state and callable(restore):
+        restore(state)
