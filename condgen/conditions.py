@@ -19,6 +19,8 @@ so a run samples in natural units on a machine without the data.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
@@ -56,6 +58,17 @@ def conditions_of(dataset: Any) -> str:
     if isinstance(dataset, LabelledDataset):
         return f"{dataset.num_classes} class labels (use --label)"
     return f"a condition of shape {tuple(getattr(dataset, 'condition_shape', ()))}"
+
+
+def check_attribute_names(given: Iterable[str], known: Sequence[str]) -> None:
+    """Refuse (naming the valid names and the closest one) an attribute a dataset does not condition on."""
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(known), n=1)
+        raise UserError(
+            f"This run's dataset has no attribute {unknown[0]!r}; its attributes: {', '.join(known) or 'none'}.",
+            hint=f"Did you mean {close[0]!r}?" if close else None,
+        )
 
 
 def dataset_state(dataset: Any) -> dict[str, Any]:

@@ -105,12 +105,7 @@ class ImageFolder:
 
     def standardise(self, values: dict[str, float]) -> torch.Tensor:
         """The attribute part of a condition from natural units; unnamed attributes at their training median."""
-        unknown = [name for name in values if name not in self.attribute_names]
-        if unknown:
-            raise condgen.UserError(
-                f"This dataset has no attribute {', '.join(map(repr, unknown))}; "
-                f"its attributes: {', '.join(self.attribute_names) or 'none'}."
-            )
+        condgen.check_attribute_names(values, self.attribute_names)
         stats = self.state().statistics
         return torch.tensor(
             [(values.get(name, stats[name].median) - stats[name].mean) / stats[name].std for name in self.attribute_names],
