@@ -23,7 +23,8 @@ without the data. A run's saved recipe is read without looking at the folder
 Pixels are decoded once into a uint8 cache (``ROOT/.condgen_cache``) and then
 held as one tensor, batched by index like ``mnist``. A cache larger than
 ``memory_limit_mb`` (default: half the memory available when the run starts)
-is memory-mapped instead, so the operating system pages it in as batches need it.
+is memory-mapped instead, so the operating system pages it in as batches need it
+(why not DataLoader workers: the README's image folder section, with the measurement).
 
 Only the configs and the hook live here: the components are registered by path
 (``condgen_image_folder.dataset``), so listing and validating never import torch.
