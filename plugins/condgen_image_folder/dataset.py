@@ -75,8 +75,11 @@ class ImageFolder:
         return {"classes": list(state.classes), "statistics": {k: asdict(v) for k, v in state.statistics.items()}}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        classes = tuple(state["classes"])
-        statistics = {name: AttributeStatistics(**values) for name, values in state["statistics"].items()}
+        try:
+            classes = tuple(str(name) for name in state["classes"])
+            statistics = {name: AttributeStatistics(**values) for name, values in state["statistics"].items()}
+        except (KeyError, TypeError, AttributeError) as error:
+            raise condgen.CheckpointError(f"The checkpoint's image_folder state is malformed: {error!r}.") from None
         wanted = self.config.classes
         if self.config.label and wanted is not None and tuple(wanted) != classes:
             raise condgen.CheckpointError(
