@@ -20,6 +20,7 @@ _EXPORTS = {
     "ConditionBatch": "condition_request",
     "ConditionRequest": "condition_request",
     "conditions_for": "conditions",
+    "check_attribute_names": "conditions",
     "TensorSplit": "data",
     "resolve_data_root": "data",
     "Seed": "fields",
@@ -58,6 +59,7 @@ _EXPORTS = {
     "make_optimizer": "optim",
     "KINDS": "registry",
     "ComponentConfig": "registry",
+    "checks_data": "registry",
     "ModelLoss": "training_step",
     "TrainingStep": "training_step",
     "Run": "api",
@@ -82,7 +84,7 @@ def __dir__() -> list[str]:
 if TYPE_CHECKING:  # what a type checker and an IDE see: the same names, imported eagerly
     from .blocks import BlockKind, ComponentBlock
     from .condition_request import ConditionBatch, ConditionRequest
-    from .conditions import conditions_for
+    from .conditions import check_attribute_names, conditions_for
     from .data import TensorSplit, resolve_data_root
     from .fields import Seed, UsablePath, Width
     from .errors import CheckpointError, CondgenError, DataError, OutputError, PluginError, RecipeError, UserError
@@ -110,7 +112,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see: the same names, importe
         TextEncoder,
     )
     from .optim import OptimizerConfig, make_optimizer
-    from .registry import KINDS, ComponentConfig
+    from .registry import KINDS, ComponentConfig, checks_data
     from .training_step import ModelLoss, TrainingStep
     from .api import Run, load_run, train
 
@@ -156,6 +158,8 @@ __all__ = [
     "UserError",
     "Width",
     "__version__",
+    "check_attribute_names",
+    "checks_data",
     "conditions_for",
     "hookimpl",
     "likelihood",

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from .blocks import ComponentBlock, nested_blocks
+from .conditions import restore_dataset_state
 from .errors import PluginError, RecipeError
 from .memory import check_fits
 from .model import ConditionalVAE
@@ -111,10 +112,15 @@ def assemble(
     return ConditionalVAE(conditioner, encoder, decoder, prior)
 
 
-def build_model(resolved: ResolvedRecipe) -> BuiltRecipe:
-    """Build the recipe's dataset description, then the model for its shapes (once it is known to fit), then its heads."""
+def build_model(resolved: ResolvedRecipe, dataset_state: dict[str, Any] | None = None) -> BuiltRecipe:
+    """Build the recipe's dataset description, then the model for its shapes (once it is known to fit), then its heads.
+
+    ``dataset_state`` (a checkpoint's, when a run is opened or resumed) is given
+    back to the dataset before its shapes are read: a dataset whose condition
+    comes from its data (an image folder's classes) knows it from there, without the data.
+    """
     resolve = resolver(resolved.plugins)
-    dataset = _build_part(resolved, ("data",), BuildContext(resolve=resolve))
+    dataset = _build_part(resolved, ("data",), BuildContext(resolve=resolve), dataset_state)
 
     def labelled() -> list[tuple[str, nn.Module]]:
         model, heads = _networks(resolved, dataset, resolve)
@@ -147,10 +153,14 @@ def _networks(resolved: ResolvedRecipe, dataset: Any, resolve: Resolver) -> tupl
     return model, heads
 
 
-def _build_part(resolved: ResolvedRecipe, path: tuple[str, ...], context: BuildContext) -> Any:
-    """Build one part and check that it is what its kind must be, naming its plugin if not."""
+def _build_part(
+    resolved: ResolvedRecipe, path: tuple[str, ...], context: BuildContext, state: dict[str, Any] | None = None
+) -> Any:
+    """Build one part (a dataset given back its checkpoint ``state`` first: checking its protocol reads its
+    shapes) and check that it is what its kind must be, naming its plugin if not."""
     part = resolved.part(*path)
     built = part.build(context)
+    restore_dataset_state(built, state)
     check_built(part.kind, built, part.component.label)
     return built
 

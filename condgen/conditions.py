@@ -19,6 +19,8 @@ so a run samples in natural units on a machine without the data.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
@@ -58,12 +60,29 @@ def conditions_of(dataset: Any) -> str:
     return f"a condition of shape {tuple(getattr(dataset, 'condition_shape', ()))}"
 
 
+def check_attribute_names(given: Iterable[str], known: Sequence[str]) -> None:
+    """Refuse (naming the valid names and the closest one) an attribute a dataset does not condition on."""
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(known), n=1)
+        raise UserError(
+            f"This run's dataset has no attribute {unknown[0]!r}; its attributes: {', '.join(known) or 'none'}.",
+            hint=f"Did you mean {close[0]!r}?" if close else None,
+        )
+
+
 def dataset_state(dataset: Any) -> dict[str, Any]:
     """What the checkpoint keeps of the dataset (plain tensors and values; empty for most datasets)."""
     return dict(dataset.state_dict()) if isinstance(dataset, StatefulDataset) else {}
 
 
 def restore_dataset_state(dataset: Any, state: dict[str, Any] | None) -> None:
-    """Give a dataset back what :func:`dataset_state` kept, before anything asks it for conditions."""
-    if state and isinstance(dataset, StatefulDataset):
-        dataset.load_state_dict(state)
+    """Give a dataset back what :func:`dataset_state` kept, before anything asks it for conditions or shapes.
+
+    Not ``isinstance(dataset, StatefulDataset)``: on Python 3.11 that reads every
+    protocol member, and a dataset whose shapes come from its data would read
+    the data (which may not be here) to answer ``condition_shape``.
+    """
+    restore = getattr(dataset, "load_state_dict", None)
+    if state and callable(restore):
+        restore(state)

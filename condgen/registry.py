@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo
 
 from . import origins
 from .errors import PluginError, UserError
@@ -30,6 +30,21 @@ class ComponentConfig(BaseModel):
     """Base class of every component's options; unknown options are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+#: The validation context under which a saved run's recipe is read (see :func:`checks_data`).
+SAVED_RUN = {"saved_run": True}
+
+
+def checks_data(info: ValidationInfo) -> bool:
+    """Whether a config's validator may look at the files its options name (a folder, a table).
+
+    True when a recipe is about to train (``condgen run``, ``condgen validate``);
+    False when a run folder's saved recipe is opened (``sample``, ``eval``, the
+    Python API): the run may be opened where its data is not, and what it needs
+    of the data is in its checkpoint (:class:`condgen.StatefulDataset`).
+    """
+    return not (info.context or {}).get("saved_run", False)
 
 
 @dataclass(frozen=True)

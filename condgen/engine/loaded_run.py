@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from ..compose import build_model
-from ..conditions import restore_dataset_state
 from ..errors import CheckpointError, UserError
 from ..model import ConditionalVAE
 from ..recipe import ResolvedRecipe, load_recipe
@@ -67,15 +66,14 @@ def load_run(path: Path, checkpoint: str | None = None, *, allow_plugins: bool =
     if not checked.recipe_is_the_checkpoints:
         raise edited_recipe_error(run)
     checked.allow_plugins(allow_plugins)
-    resolved = load_recipe(run.recipe)
+    resolved = load_recipe(run.recipe, saved_run=True)  # the data need not be here: its state is in the checkpoint
     if state["recipe_digest"] != resolved.digest():
         raise edited_recipe_error(run)
-    composed = build_model(resolved)
+    composed = build_model(resolved, state.get("dataset"))
     weights = "ema" if "ema" in state else "trained"
     try:
         composed.model.load_state_dict(state["ema"]["weights"] if weights == "ema" else state["model"])
     except (KeyError, RuntimeError, TypeError) as error:
         raise CheckpointError(f"The checkpoint of {str(run.path)!r} does not fit its recipe's model: {error}") from None
     composed.model.eval()
-    restore_dataset_state(composed.dataset, state.get("dataset"))
     return LoadedRun(run, resolved, composed.model, composed.dataset, state, checkpoint, weights)

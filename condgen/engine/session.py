@@ -93,7 +93,7 @@ def resume_run(
                 announce(resolved.recipe.plugins)
             if state["recipe_digest"] != resolved.digest() and not force:
                 raise _changed_recipe_error(run, state["recipe"], resolved.to_dict())
-            return run, build_parts(resolved, world), state
+            return run, build_parts(resolved, world, state.get("dataset")), state
 
         run, parts, state = world.together(prepare)
         sync = gradient_sync(world, parts.device, parts.facts())

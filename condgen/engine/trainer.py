@@ -136,16 +136,19 @@ class TrainingParts:
         }
 
 
-def build_parts(resolved: ResolvedRecipe, world: World = SINGLE) -> TrainingParts:
+def build_parts(
+    resolved: ResolvedRecipe, world: World = SINGLE, dataset_state: dict[str, Any] | None = None
+) -> TrainingParts:
     """Local work only (no collectives), so ``world.together`` can guard it: every rank builds the same
-    initial weights from the recipe's seed, then switches to its own noise stream."""
+    initial weights from the recipe's seed, then switches to its own noise stream. A resumed run passes its
+    checkpoint's ``dataset_state``, so it keeps the classes and statistics it was trained with."""
     settings = resolved.recipe.trainer
     if settings.threads:
         torch.set_num_threads(settings.threads)
     world.check_batch_size(settings.batch_size)
     device = resolve_device(settings.device, world)
     torch.manual_seed(resolved.recipe.seed)
-    composed = build_model(resolved)
+    composed = build_model(resolved, dataset_state)
     model, heads, dataset = composed.model.to(device), composed.heads.to(device), composed.dataset
     train, validation = load_training_splits(resolved, dataset)
     parts = TrainingParts(resolved, device, model, heads, dataset, train, dataset.load("test"), validation)

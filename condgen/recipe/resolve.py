@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from ..blocks import ComponentBlock, declared_blocks, nested_blocks
 from ..errors import PluginError, RecipeError
 from ..plugins import Plugins, load_plugins
-from ..registry import Part
+from ..registry import SAVED_RUN, Part
 from .overrides import apply_overrides
 from .schema import Recipe, raw_component_blocks
 from .update_order import plan_stages
@@ -179,8 +179,10 @@ def resolve(
     overrides: list[str] = (),
     source: Path | None = None,
     plugins: Plugins | None = None,
+    saved_run: bool = False,
 ) -> ResolvedRecipe:
-    """Validate raw recipe data (as read from YAML) into a :class:`ResolvedRecipe`."""
+    """Validate raw recipe data (as read from YAML) into a :class:`ResolvedRecipe`; ``saved_run``: the recipe
+    of a run folder, whose data the components do not check (:func:`condgen.checks_data`)."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -208,8 +210,9 @@ def resolve(
     except PluginError as error:
         problems.add(("plugins",), error.message)
     parts: dict[tuple[str, ...], Part] = {}
+    context = SAVED_RUN if saved_run else None
     for path, (kind, block) in blocks.items():
-        part = _resolve_block(plugins, kind, block, path, problems)
+        part = _resolve_block(plugins, kind, block, path, problems, context)
         if part is not None:
             parts[path] = part
     if recipe is not None:
@@ -222,7 +225,9 @@ def resolve(
     return ResolvedRecipe(recipe, parts, plugins, source)
 
 
-def _resolve_block(plugins: Plugins, kind: str, block: ComponentBlock, path: tuple, problems: _Problems) -> Part | None:
+def _resolve_block(
+    plugins: Plugins, kind: str, block: ComponentBlock, path: tuple, problems: _Problems, context: dict | None
+) -> Part | None:
     try:
         component = plugins.registry.get(kind, block.name)
     except PluginError as error:
@@ -234,17 +239,17 @@ def _resolve_block(plugins: Plugins, kind: str, block: ComponentBlock, path: tup
         problems.add(path + ("name",), problem)
         return None
     try:
-        config = component.config.model_validate(block.options)
+        config = component.config.model_validate(block.options, context=context)
     except ValidationError as error:
         problems.add_validation_error(error, path, component.config)
         # Still check the blocks nested in it, so every problem shows at once.
         for field, kind, raw in declared_blocks(component.config, block.options):
-            _resolve_block(plugins, kind, raw, path + (field,), problems)
+            _resolve_block(plugins, kind, raw, path + (field,), problems, context)
         return None
     # Blocks nested in this component's config (condgen.ComponentBlock) resolve the same way, with their lines.
     nested_ok = True
     for where, inner in nested_blocks(config):
-        inner_part = _resolve_block(plugins, inner.kind, inner, path + where, problems)
+        inner_part = _resolve_block(plugins, inner.kind, inner, path + where, problems, context)
         if inner_part is None:
             nested_ok = False
         else:
@@ -257,8 +262,11 @@ def _summary(source: str, items: list[str]) -> str:
     return f"Recipe {source} has {count}:\n" + "\n".join(f"  - {item}" for item in items)
 
 
-def load_recipe(path: Path | str, overrides: list[str] = (), *, plugins: Plugins | None = None) -> ResolvedRecipe:
-    """Read (with its ``extends`` chain), override and validate the recipe at ``path``."""
+def load_recipe(
+    path: Path | str, overrides: list[str] = (), *, plugins: Plugins | None = None, saved_run: bool = False
+) -> ResolvedRecipe:
+    """Read (with its ``extends`` chain), override and validate the recipe at ``path`` (``saved_run``: see
+    :func:`resolve`)."""
     path = Path(path)
     data, source_map = read_recipe_file(path)
-    return resolve(data, source_map, overrides=list(overrides), source=path, plugins=plugins)
+    return resolve(data, source_map, overrides=list(overrides), source=path, plugins=plugins, saved_run=saved_run)

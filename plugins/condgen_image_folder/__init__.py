@@ -9,18 +9,22 @@ data:
   conditions: conditions.csv   # optional: file -> numeric attribute columns and/or a caption column
 ```
 
-The condition is the one-hot class (when there are class folders) followed by
-the table's attributes, standardised with the training split's statistics.
+The condition is the one-hot class (``label: true``, the default: two or more
+class folders) followed by the table's attributes, standardised with the
+training split's statistics.
 
 What the run needs to turn a user's ``--label daisy`` or attribute values into
 a condition without the folder (the class names, the attribute statistics) is
-filled into the config when the recipe is resolved, so the run folder's
-``recipe.yaml`` keeps it: ``condgen sample`` works on a machine without the data.
+the dataset's state (:class:`condgen.StatefulDataset`), kept in every
+checkpoint like ``morpho``'s statistics: ``condgen sample`` works on a machine
+without the data. A run's saved recipe is read without looking at the folder
+(:func:`condgen.checks_data`); a recipe about to train is checked against it.
 
 Pixels are decoded once into a uint8 cache (``ROOT/.condgen_cache``) and then
 held as one tensor, batched by index like ``mnist``. A cache larger than
 ``memory_limit_mb`` (default: half the memory available when the run starts)
-is memory-mapped instead, so the operating system pages it in as batches need it.
+is memory-mapped instead, so the operating system pages it in as batches need it
+(why not DataLoader workers: the README's image folder section, with the measurement).
 
 Only the configs and the hook live here: the components are registered by path
 (``condgen_image_folder.dataset``), so listing and validating never import torch.
@@ -31,12 +35,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 import condgen
 
-from .scan import FileEntry, Listing, list_folder
-from .table import Table, read_table
+from .scan import Listing, list_folder
+from .table import Table, column_statistics, read_table
 
 CACHE_FOLDER = ".condgen_cache"
 
@@ -45,22 +49,11 @@ CACHE_FOLDER = ".condgen_cache"
 ImageSide = Annotated[int, Field(ge=1, le=4096)]
 
 
-class AttributeStatistics(BaseModel):
-    """An attribute's training-split statistics: standardisation, and the defaults and ranges sampling uses."""
-
-    model_config = ConfigDict(extra="forbid")
-    mean: float = Field(ge=-1e12, le=1e12)
-    std: float = Field(gt=0, le=1e12)
-    median: float = Field(ge=-1e12, le=1e12)
-    low: float = Field(ge=-1e12, le=1e12)
-    high: float = Field(ge=-1e12, le=1e12)
-
-
 class ImageFolderConfig(condgen.ComponentConfig):
     root: Path = Field(description="the folder of images (class sub-folders, optionally inside train/ and test/)")
     size: tuple[ImageSide, ImageSide] = Field((32, 32), description="height and width after resizing and centre-cropping")
     mode: Literal["L", "RGB"] = Field("RGB", description="L: one grey channel; RGB: three")
-    label: bool = Field(True, description="put the one-hot class (from the class folders) in the condition")
+    label: bool = Field(True, description="the one-hot class (from the class folders) in the condition; false: the table's attributes alone")
     test_fraction: float = Field(0.1, gt=0, lt=1, description="held out per class when ROOT has no train/ and test/")
     split_seed: condgen.Seed = Field(0, description="seeds which files the test fraction holds out")
     conditions: Path | None = Field(None, description="CSV (relative to root) with a row per image file")
@@ -73,30 +66,35 @@ class ImageFolderConfig(condgen.ComponentConfig):
     memory_limit_mb: int | None = Field(
         None, ge=0, le=10**9, description="above this a split is memory-mapped (0: always); default: half of available memory"
     )
-    classes: list[str] | None = Field(None, description="class folders to use, in label order; filled from the folder when a run starts")
-    statistics: dict[str, AttributeStatistics] | None = Field(
-        None, description="training-split statistics of the attributes; filled from the table when a run starts"
-    )
+    classes: list[str] | None = Field(None, description="class folders to use, in label order; default: every one, sorted")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_an_old_run(cls, data: object) -> object:
+        if isinstance(data, dict) and "statistics" in data:
+            raise ValueError(
+                "statistics is not an image_folder option: this recipe.yaml comes from a run folder written by an "
+                "earlier condgen, which kept the class names and attribute statistics in the recipe; runs now keep "
+                "them in their checkpoint. Train the run again with this version (or open it with the earlier one)."
+            )
+        return data
 
     @model_validator(mode="after")
-    def _describe(self) -> "ImageFolderConfig":
-        """Fill ``classes`` and ``statistics`` from the folder, so the run keeps them (see the module docstring)."""
-        if self.size[0] < 1 or self.size[1] < 1 or self.size[0] * self.size[1] > 4096 * 4096:
+    def _check_folder(self, info: ValidationInfo) -> "ImageFolderConfig":
+        """Check the folder and its table now, so ``condgen validate`` reports them (unless a saved run is read)."""
+        if self.size[0] * self.size[1] > 4096 * 4096:
             raise ValueError(f"size must be two positive numbers with at most 4096x4096 pixels, got {list(self.size)}")
-        needs_table = self.conditions is not None and self.statistics is None
-        if self.classes is not None and not needs_table:
+        if not condgen.checks_data(info):
             return self
         try:
             listing = list_folder(_root(self), self.classes, self.test_fraction, self.split_seed)
-            self.classes = list(listing.classes)
-            _FRESH.clear()  # only the latest is kept
-            _FRESH[_listing_key(self)] = listing
-            if self.conditions is not None and self.statistics is None:
-                table = _table(self, listing)
-                self.statistics = _statistics(table, listing.splits["train"])
+            table = _table(self, listing) if self.conditions is not None else None
+            attributes = column_statistics(table, listing.splits["train"]) if table is not None else {}
+            check_condition(self, listing.classes, tuple(attributes))
         except condgen.DataError as error:
             raise ValueError(str(error)) from None
-        _check_condition(self)
+        _FRESH.clear()  # only the latest is kept
+        _FRESH[_sources_key(self)] = listing, table
         return self
 
 
@@ -104,13 +102,16 @@ def _root(config: ImageFolderConfig) -> Path:
     return config.root.expanduser()
 
 
-#: The listing made while a config was validated, used (once) by the dataset that config builds moments
-#: later: listing 70,000 files takes a second, so a run lists them once, not twice.
-_FRESH: dict[tuple, Listing] = {}
+#: The listing and table read while a config was validated, used (once) by the dataset that config builds
+#: moments later: listing 70,000 files takes a second, so a run lists them once, not twice.
+_FRESH: dict[tuple, tuple[Listing, Table | None]] = {}
 
 
-def _listing_key(config: ImageFolderConfig) -> tuple:
-    return (str(_root(config)), tuple(config.classes or ()), config.test_fraction, config.split_seed)
+def _sources_key(config: ImageFolderConfig) -> tuple:
+    return (
+        str(_root(config)), tuple(config.classes or ()), config.test_fraction, config.split_seed, str(config.conditions),
+        config.file_column, tuple(config.attributes or ()), config.caption, config.on_error,
+    )
 
 
 def _table(config: ImageFolderConfig, listing: Listing) -> Table:
@@ -125,47 +126,26 @@ def _table(config: ImageFolderConfig, listing: Listing) -> Table:
     )
 
 
-def _statistics(table: Table, train: tuple[FileEntry, ...]) -> dict[str, AttributeStatistics]:
-    rows = [table.rows[entry.relative].attributes for entry in train if entry.relative in table.rows]
-    if not table.attributes:
-        return {}
-    if not rows:
-        raise condgen.DataError("The conditions table has no row for any training image.")
-    import torch  # only a recipe with a conditions table pays for it
-
-    values = torch.tensor(rows, dtype=torch.float64)
-    result = {}
-    for column, name in enumerate(table.attributes):
-        v = values[:, column]
-        std = float(v.std(unbiased=False)) if len(v) > 1 else 0.0
-        if std == 0:
-            raise condgen.DataError(
-                f"The attribute {name!r} has the same value for every training image: it cannot condition anything.",
-                hint="Leave it out of data.attributes.",
-            )
-        result[name] = AttributeStatistics(
-            mean=float(v.mean()), std=std, median=float(v.median()), low=float(v.min()), high=float(v.max())
+def check_condition(config: ImageFolderConfig, classes: tuple[str, ...], attributes: tuple[str, ...]) -> None:
+    """A label needs two or more class folders; without a label, the table's attributes are the condition."""
+    root = str(config.root)
+    if config.label and len(classes) == 1:
+        raise condgen.DataError(
+            f"The image folder {root!r} has one class folder ({classes[0]!r}): a label with one value conditions "
+            "nothing. Add class folders, or set label: false and condition on a table (data.conditions)."
         )
-    return result
-
-
-def _check_condition(config: ImageFolderConfig) -> None:
-    if config.label and len(config.classes or ()) == 1:
-        raise ValueError(
-            f"The image folder {str(config.root)!r} has one class folder ({config.classes[0]!r}): "
-            "a label with one value conditions nothing. Add class folders, or set label: false "
-            "and condition on a table (data.conditions)."
+    if config.label and not classes:
+        raise condgen.DataError(
+            f"The image folder {root!r} has no class folders to label its images with"
+            + (": set label: false to condition on the table's attributes alone." if attributes else
+               ", and no conditions table. Put images in class sub-folders, or give a table (data.conditions) "
+               "and set label: false.")
         )
-    if not _labelled(config) and not config.statistics:
-        raise ValueError(
-            f"The image folder {str(config.root)!r} gives nothing to condition on: no class folders"
-            + (" (label: false)" if config.classes else "")
-            + " and no attribute columns. Put images in class sub-folders, or give a conditions table."
+    if not config.label and not attributes:
+        raise condgen.DataError(
+            f"The image folder {root!r} gives nothing to condition on: label: false and no attribute columns. "
+            "Drop label: false to use the class folders, or give a conditions table."
         )
-
-
-def _labelled(config: ImageFolderConfig) -> bool:
-    return config.label and len(config.classes or ()) >= 2
 
 
 @condgen.hookimpl

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,25 +12,22 @@ import torch.nn.functional as F
 
 import condgen
 
-from . import (
-    _FRESH,
-    CACHE_FOLDER,
-    ImageFolderConfig,
-    _labelled,
-    _listing_key,
-    _root,
-    _table,
-)
+from . import _FRESH, CACHE_FOLDER, ImageFolderConfig, _root, _sources_key, _table, check_condition
 from .cache import DecodeSettings, load_or_decode
 from .scan import FileEntry, Listing, list_folder
-from .table import Table, condgen_say, listed
+from .table import AttributeStatistics, Table, column_statistics, condgen_say, listed
 
 
-def _listing(config: ImageFolderConfig) -> Listing:
-    fresh = _FRESH.pop(_listing_key(config), None)
-    if fresh is not None:
-        return fresh
-    return list_folder(_root(config), config.classes, config.test_fraction, config.split_seed)
+@dataclass(frozen=True)
+class FolderState:
+    """What a run keeps of its folder (the checkpoint's dataset state): enough to make any condition."""
+
+    classes: tuple[str, ...]
+    statistics: dict[str, AttributeStatistics]
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return tuple(self.statistics)
 
 
 class FolderSplit(condgen.TensorSplit):
@@ -54,25 +53,63 @@ class ImageFolder:
     def __init__(self, config: ImageFolderConfig, context: condgen.BuildContext | None = None) -> None:
         self.config = config
         self.root = _root(config)
-        self.class_names: tuple[str, ...] = tuple(config.classes or ()) if _labelled(config) else ()
-        self.attribute_names: tuple[str, ...] = tuple(config.statistics or {})
         self.x_shape = DecodeSettings(tuple(config.size), config.mode, config.max_pixels).shape
-        self.condition_shape = (len(self.class_names) + len(self.attribute_names),)
+        self._state: FolderState | None = None  # from the checkpoint, else from the folder when first needed
         self._splits: dict[str, FolderSplit] = {}
         self._sources: tuple[Listing, Table | None] | None = None
         self._said_sizes = False  # mixed sizes are said once, not once per split
+
+    # -- condgen.StatefulDataset: the classes and statistics live in the checkpoint -----------------------------
+
+    def state(self) -> FolderState:
+        """The run's classes and attribute statistics: restored from a checkpoint, else read from the folder."""
+        if self._state is None:
+            listing, table = self._read_sources()
+            statistics = column_statistics(table, listing.splits["train"]) if table is not None else {}
+            check_condition(self.config, listing.classes, tuple(statistics))
+            self._state = FolderState(listing.classes if self.config.label else (), statistics)
+        return self._state
+
+    def state_dict(self) -> dict[str, Any]:
+        state = self.state()
+        return {"classes": list(state.classes), "statistics": {k: asdict(v) for k, v in state.statistics.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            classes = tuple(str(name) for name in state["classes"])
+            statistics = {name: AttributeStatistics(**values) for name, values in state["statistics"].items()}
+        except (KeyError, TypeError, AttributeError) as error:
+            raise condgen.CheckpointError(f"The checkpoint's image_folder state is malformed: {error!r}.") from None
+        wanted = self.config.classes
+        if self.config.label and wanted is not None and tuple(wanted) != classes:
+            raise condgen.CheckpointError(
+                f"The checkpoint's image_folder classes are {list(classes)}, but the recipe asks for {wanted}."
+            )
+        if self.config.attributes is not None and tuple(self.config.attributes) != tuple(statistics):
+            raise condgen.CheckpointError(
+                f"The checkpoint's image_folder attributes are {list(statistics)}, "
+                f"but the recipe asks for {self.config.attributes}."
+            )
+        self._state = FolderState(classes, statistics)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.state().classes
+
+    @property
+    def attribute_names(self) -> tuple[str, ...]:
+        return self.state().attributes
+
+    @property
+    def condition_shape(self) -> tuple[int]:
+        return (len(self.class_names) + len(self.attribute_names),)
 
     # -- conditions from what a user types -------------------------------------------------------------------
 
     def standardise(self, values: dict[str, float]) -> torch.Tensor:
         """The attribute part of a condition from natural units; unnamed attributes at their training median."""
-        unknown = [name for name in values if name not in self.attribute_names]
-        if unknown:
-            raise condgen.UserError(
-                f"This dataset has no attribute {', '.join(map(repr, unknown))}; "
-                f"its attributes: {', '.join(self.attribute_names) or 'none'}."
-            )
-        stats = self.config.statistics or {}
+        condgen.check_attribute_names(values, self.attribute_names)
+        stats = self.state().statistics
         return torch.tensor(
             [(values.get(name, stats[name].median) - stats[name].mean) / stats[name].std for name in self.attribute_names],
             dtype=torch.float32,
@@ -106,7 +143,7 @@ class ImageFolder:
         if request.labels and not self.class_names:
             raise condgen.UserError("This run's dataset (image_folder) has no classes; drop --label.")
         labels = list(request.labels) or list(range(len(self.class_names)))
-        stats = self.config.statistics or {}
+        stats = self.state().statistics
         notes = []
         for name in self.attribute_names:
             if name not in request.attributes:
@@ -131,7 +168,7 @@ class ImageFolder:
             classes = torch.arange(min(len(self.class_names), 16))
             return self.conditions_for(classes.repeat_interleave(per_row))
         name = self.attribute_names[0]
-        stats = self.config.statistics[name]
+        stats = self.state().statistics[name]
         rows = [self.conditions_for(None, {name: float(v)}, per_row) for v in torch.linspace(stats.low, stats.high, 8)]
         return torch.cat(rows)
 
@@ -141,14 +178,27 @@ class ImageFolder:
         if split not in ("train", "test"):
             raise ValueError(f"unknown split {split!r}")
         if split not in self._splits:
-            if self._sources is None:
-                listing = _listing(self.config)
-                self._sources = listing, _table(self.config, listing) if self.config.conditions is not None else None
-            listing, table = self._sources
+            self.state()  # a fresh run's classes and statistics come from the folder; a restored run's are kept
+            listing, table = self._read_sources()
             self._splits[split] = self._read(listing.splits[split], table, split)
         return self._splits[split]
 
+    def _read_sources(self) -> tuple[Listing, Table | None]:
+        """The folder's listing and table: the ones validating the config just read, else read now. A resumed
+        run lists the classes its checkpoint holds (a class folder added since is not a new label)."""
+        if self._sources is None:
+            classes = self.config.classes
+            if self._state is not None and self.config.label:
+                classes = list(self._state.classes)
+            fresh = _FRESH.pop(_sources_key(self.config), None)
+            if fresh is None or (classes is not None and list(fresh[0].classes) != list(classes)):
+                listing = list_folder(self.root, classes, self.config.test_fraction, self.config.split_seed)
+                fresh = listing, _table(self.config, listing) if self.config.conditions is not None else None
+            self._sources = fresh
+        return self._sources
+
     def _read(self, files: tuple[FileEntry, ...], table: Table | None, split: str) -> FolderSplit:
+        """Decode (or read from the cache) one split; a restored run's classes decide which labels it has."""
         files = [entry for entry in files if table is None or entry.relative in table.rows]
         settings = DecodeSettings(tuple(self.config.size), self.config.mode, self.config.max_pixels)
         nbytes = len(files) * int(np.prod(settings.shape))
@@ -190,7 +240,7 @@ class ImageFolder:
         attributes = None
         if self.attribute_names:
             raw = torch.tensor([table.rows[e.relative].attributes for e in kept], dtype=torch.float64)
-            stats = self.config.statistics
+            stats = self.state().statistics
             mean = torch.tensor([stats[name].mean for name in self.attribute_names], dtype=torch.float64)
             std = torch.tensor([stats[name].std for name in self.attribute_names], dtype=torch.float64)
             attributes = ((raw - mean) / std).to(torch.float32)
@@ -234,4 +284,5 @@ def memory_limit_bytes(configured_mb: int | None) -> int:
 
 
 def build(config: ImageFolderConfig, context: condgen.BuildContext) -> ImageFolder:
-    return (LabelledImageFolder if _labelled(config) else ImageFolder)(config, context)
+    """Labelled or not by the config alone (``label``), so a run opened without its folder builds the same kind."""
+    return (LabelledImageFolder if config.label else ImageFolder)(config, context)

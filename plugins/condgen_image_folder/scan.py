@@ -154,7 +154,7 @@ def _choose_classes(found: list[str], wanted: list[str] | None, root: Path) -> l
     missing = [name for name in wanted if name not in found]
     if missing:
         raise condgen.DataError(
-            f"The run's classes {', '.join(missing)} have no folder in {str(root)!r}"
+            f"The classes {', '.join(missing)} (data.classes, or a resumed run's) have no folder in {str(root)!r}"
             f" (it has: {', '.join(found) or 'none'}).",
             hint="Restore those folders, or set data.classes to the classes you want.",
         )

@@ -173,3 +173,40 @@ def condgen_say(message: str) -> None:
     import sys
 
     print(f"image_folder: {message}", file=sys.stderr)
+
+
+@dataclass(frozen=True)
+class AttributeStatistics:
+    """An attribute's training-split statistics: standardisation, and the defaults and ranges sampling uses."""
+
+    mean: float
+    std: float
+    median: float
+    low: float
+    high: float
+
+
+def column_statistics(table: Table, train: tuple[FileEntry, ...]) -> dict[str, AttributeStatistics]:
+    """Each attribute's statistics over the training files that have a row (plain Python: validation uses it).
+
+    An attribute with one value for every training image conditions nothing: refused.
+    """
+    if not table.attributes:
+        return {}
+    rows = [table.rows[entry.relative].attributes for entry in train if entry.relative in table.rows]
+    if not rows:
+        raise condgen.DataError("The conditions table has no row for any training image.")
+    result = {}
+    for column, name in enumerate(table.attributes):
+        values = sorted(row[column] for row in rows)
+        mean = math.fsum(values) / len(values)
+        std = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / len(values))
+        if std == 0:
+            raise condgen.DataError(
+                f"The attribute {name!r} has the same value for every training image: it cannot condition anything.",
+                hint="Leave it out of data.attributes.",
+            )
+        middle = len(values) // 2
+        median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+        result[name] = AttributeStatistics(mean, std, median, values[0], values[-1])
+    return result

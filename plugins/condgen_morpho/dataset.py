@@ -14,7 +14,6 @@ foreground has no measurements; its condition takes the training median.
 
 from __future__ import annotations
 
-import difflib
 import math
 from pathlib import Path
 from typing import Any, Callable
@@ -141,14 +140,7 @@ class Morpho:
 
     def _attribute_values(self, given: dict[str, float]) -> tuple[torch.Tensor, str, list[str]]:
         """The requested values in natural units (the median where not given), their description, and notes."""
-        unknown = [name for name in given if name not in self.attributes]
-        if unknown:
-            close = difflib.get_close_matches(unknown[0], self.attributes, n=1)
-            raise condgen.UserError(
-                f"This run's dataset has no attribute {unknown[0]!r}; it conditions on "
-                f"{', '.join(self.attributes)}.",
-                hint=f"Did you mean {close[0]!r}?" if close else None,
-            )
+        condgen.check_attribute_names(given, self.attributes)
         stats, notes, values = self._stats(), [], []
         for i, name in enumerate(self.attributes):
             unit = measurement.UNITS[name]

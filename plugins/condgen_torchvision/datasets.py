@@ -175,5 +175,53 @@ class LabelledTorchvisionDataset(TorchvisionDataset):
         return self._one_hot(labels)
 
 
+class CelebADataset(TorchvisionDataset):
+    """CelebA: its 40 binary attributes (0 or 1) are the condition; ``condgen sample --attr Smiling=1 --attr Male=0``.
+
+    An attribute not given is set to its training-split frequency (the fraction
+    of training faces that have it), kept in the checkpoint
+    (:class:`condgen.StatefulDataset`), so sampling needs no data.
+    """
+
+    def __init__(self, config: TorchvisionConfig, context: condgen.BuildContext | None = None) -> None:
+        super().__init__(config, context)
+        self.frequencies: torch.Tensor | None = None  # (40,) float64, from the training split or a checkpoint
+
+    def _frequencies(self) -> torch.Tensor:
+        if self.frequencies is None:
+            self.frequencies = self.load("train").condition.to(torch.float64).mean(0)
+        return self.frequencies
+
+    def state_dict(self) -> dict:
+        return {"attributes": list(self.attribute_names), "frequencies": self._frequencies().clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if list(state.get("attributes", [])) != list(self.attribute_names):
+            raise condgen.CheckpointError("The checkpoint's CelebA state does not list CelebA's 40 attributes.")
+        self.frequencies = torch.as_tensor(state["frequencies"], dtype=torch.float64)
+
+    def conditions_for_request(self, request: condgen.ConditionRequest) -> condgen.ConditionBatch:
+        """One row: the attributes given (0 absent, 1 present), the others at their training frequency."""
+        if request.text or request.labels:
+            raise condgen.UserError(
+                "This run's dataset (CelebA) conditions on its 40 binary attributes, not on "
+                + ("text" if request.text else "classes")
+                + ": use --attr NAME=1 (or 0), for example --attr Smiling=1 --attr Male=0."
+            )
+        condgen.check_attribute_names(request.attributes, self.attribute_names)
+        row = self._frequencies().clone()
+        notes = []
+        for name, value in request.attributes.items():
+            row[self.attribute_names.index(name)] = value
+            if not 0 <= value <= 1:
+                notes.append(f"{name}={value:g} is outside 0 (absent) to 1 (present): the model extrapolates")
+        unset = len(self.attribute_names) - len(request.attributes)
+        if unset:
+            notes.append(f"{unset} attribute(s) not given are at their training frequency (the fraction of faces with it)")
+        described = ", ".join(f"{name}={value:g}" for name, value in request.attributes.items()) or "training frequencies"
+        conditions = row.to(torch.float32)[None].repeat(request.copies, 1)
+        return condgen.ConditionBatch(conditions, (described,), tuple(notes))
+
+
 def build(config: TorchvisionConfig, context: condgen.BuildContext) -> TorchvisionDataset:
-    return (TorchvisionDataset if config.dataset == "CelebA" else LabelledTorchvisionDataset)(config, context)
+    return (CelebADataset if config.dataset == "CelebA" else LabelledTorchvisionDataset)(config, context)

@@ -92,7 +92,7 @@ def test_sweep_without_labels_has_a_row_per_class(run, cli, tmp_path) -> None:
         (["--attr", "thickness"], "is not NAME=VALUE"),
         (["--attr", "thickness=inf"], "must be a finite number"),
         (["--attr", "thickness=2", "--attr", "thickness=3"], "--attr thickness is given twice"),
-        (["--attr", "colour=3"], "no attribute 'colour'; it conditions on thickness, slant"),
+        (["--attr", "colour=3"], "no attribute 'colour'; its attributes: thickness, slant"),
         (["--sweep", "thickness=1:5:65"], "STEPS must be 2 to 64, got 65"),
         (["--sweep", "thickness=1:5:1"], "STEPS must be 2 to 64, got 1"),
         (["--sweep", "thickness=5:1:4"], "LO must be below HI"),

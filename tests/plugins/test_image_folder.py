@@ -17,6 +17,7 @@ from PIL import Image
 import condgen
 from condgen_image_folder import CACHE_FOLDER, ImageFolderConfig
 from condgen_image_folder.dataset import build
+from condgen.registry import SAVED_RUN
 
 from helpers import write_image_folder
 
@@ -68,21 +69,51 @@ def test_class_folders_become_one_hot_labels_and_the_pixels_are_the_files_bytes(
     assert x.dtype == torch.float32 and x.max() <= 1 and torch.allclose(x, train.x[:2].float() / 255)
 
 
-def test_class_names_are_filled_into_the_config_so_the_run_keeps_them(tiny_image_folder) -> None:
-    filled = config(tiny_image_folder)
-    assert filled.classes == ["class0", "class1", "class2"]
-    assert filled.model_dump(mode="json")["classes"] == ["class0", "class1", "class2"]
-    # A config that names its classes needs no folder: sampling works where the data is not.
-    elsewhere = build(config(tiny_image_folder / "gone", classes=["a", "b"]), condgen.BuildContext())
-    assert elsewhere.class_names == ("a", "b") and elsewhere.condition_shape == (2,)
+def test_the_class_names_are_the_datasets_checkpoint_state_not_the_recipes(tiny_image_folder, tmp_path) -> None:
+    trained = dataset(tiny_image_folder)
+    assert config(tiny_image_folder).classes is None  # the recipe is left as the user wrote it
+    saved = tmp_path / "state.pt"
+    torch.save(trained.state_dict(), saved)
+    state = torch.load(saved, weights_only=True)  # plain data: checkpoints load without pickle code
+    assert state["classes"] == ["class0", "class1", "class2"]
+    # A saved run's recipe is read without the folder; the state gives back what the condition needs.
+    options = {"root": str(tiny_image_folder / "gone"), "size": [28, 28], "mode": "L"}
+    opened = build(ImageFolderConfig.model_validate(options, context=SAVED_RUN), condgen.BuildContext())
+    opened.load_state_dict(state)
+    assert opened.class_names == trained.class_names and opened.condition_shape == (3,) and opened.num_classes == 3
+    assert opened.conditions_for(torch.tensor([2])).tolist() == [[0.0, 0.0, 1.0]]
+    with pytest.raises(pydantic.ValidationError, match="does not exist"):  # a recipe about to train is checked
+        ImageFolderConfig.model_validate(options)
+
+
+def test_a_recipe_from_an_earlier_condgen_with_statistics_in_it_is_refused_saying_why(tiny_image_folder) -> None:
+    options = {"root": str(tiny_image_folder), "classes": ["class0", "class1"], "statistics": None}
+    with pytest.raises(pydantic.ValidationError, match="written by an earlier condgen.*Train the run again"):
+        ImageFolderConfig.model_validate(options, context=SAVED_RUN)
+
+
+def test_a_checkpoint_for_other_classes_than_the_recipe_names_is_refused(tiny_image_folder) -> None:
+    state = dataset(tiny_image_folder).state_dict()
+    other = dataset(tiny_image_folder, classes=["class2", "class0"])
+    with pytest.raises(condgen.CheckpointError, match="classes are \\['class0', 'class1', 'class2'\\]"):
+        other.load_state_dict(state)
+
+
+def test_a_resumed_run_keeps_its_classes_when_a_class_folder_is_added(tiny_image_folder) -> None:
+    state = dataset(tiny_image_folder).state_dict()
+    png(tiny_image_folder / "train" / "class9" / "0.png", np.zeros((28, 28), dtype=np.uint8))
+    png(tiny_image_folder / "test" / "class9" / "0.png", np.zeros((28, 28), dtype=np.uint8))
+    resumed = dataset(tiny_image_folder)
+    resumed.load_state_dict(state)
+    assert resumed.condition_shape == (3,) and not any("class9" in f for f in resumed.load("train").files)
 
 
 def test_a_recipe_may_pick_and_order_a_subset_of_the_classes(tiny_image_folder) -> None:
     data = dataset(tiny_image_folder, classes=["class2", "class0"])
     assert data.class_names == ("class2", "class0")
     assert {name.split("/")[1] for name in data.load("test").files} == {"class2", "class0"}
-    with pytest.raises(condgen.DataError, match="The run's classes bird have no folder"):
-        dataset(tiny_image_folder, classes=["class0", "bird"]).load("train")
+    with pytest.raises(pydantic.ValidationError, match=r"The classes bird \(data.classes, or a resumed run's\) have no folder"):
+        dataset(tiny_image_folder, classes=["class0", "bird"])
 
 
 def test_without_train_and_test_folders_a_seeded_fraction_of_each_class_is_held_out(tmp_path) -> None:
@@ -151,7 +182,7 @@ def test_above_the_memory_limit_a_split_is_memory_mapped_with_the_same_batches(t
 # -- a conditions table ----------------------------------------------------------------------------------------
 
 
-def test_table_attributes_are_standardised_with_training_statistics_kept_in_the_config(tmp_path) -> None:
+def test_table_attributes_are_standardised_with_training_statistics_kept_in_the_checkpoint_state(tmp_path) -> None:
     root = pool(tmp_path / "pool", per_class=5)
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.png"))
     write_table(root / "c.csv", [["file", "size", "note"], *[[f, str(i), f"caption {i}"] for i, f in enumerate(files)]])
@@ -160,7 +191,8 @@ def test_table_attributes_are_standardised_with_training_statistics_kept_in_the_
     assert data.attribute_names == ("size",) and data.condition_shape == (3,)  # two classes + one attribute
     train = data.load("train")
     sizes = torch.tensor([float(files.index(f)) for f in train.files])
-    stats = cfg.statistics["size"]
+    stats = data.state().statistics["size"]
+    assert data.state_dict()["statistics"]["size"]["mean"] == stats.mean
     assert stats.mean == pytest.approx(sizes.mean().item()) and stats.std == pytest.approx(sizes.std(unbiased=False).item())
     assert torch.allclose(train.condition[:, 2], (sizes - stats.mean) / stats.std)
     assert train.captions[0] == f"caption {files.index(train.files[0])}"
@@ -277,7 +309,7 @@ def test_label_names_reach_the_condition_through_condgen_sample(tmp_path, cli) -
     code, out, err = cli("run", recipe)
     assert code == 0, err
     (run,) = (tmp_path / "runs").iterdir()
-    assert "classes:\n  - class0\n  - class1\n  - class2" in (run / "recipe.yaml").read_text()
+    assert "classes: null" in (run / "recipe.yaml").read_text()  # the names are in the checkpoint
     os.rename(root, tmp_path / "moved")  # the run alone must know the names
     code, out, err = cli("sample", run, "--label", "class2", "--label", "0", "-n", "2", "-o", tmp_path / "s.png")
     assert code == 0, err
@@ -299,6 +331,7 @@ def test_attributes_in_natural_units_reach_the_condition_through_condgen_sample(
     )
     assert cli("run", recipe)[0] == 0
     (run,) = (tmp_path / "runs").iterdir()
+    os.rename(root, tmp_path / "moved")  # the statistics come from the checkpoint, not the folder
     code, out, err = cli("sample", run, "--label", "dog", "--attr", "size=40", "-n", "2", "-o", tmp_path / "s.png")
     assert code == 0, err
     assert "size=40 is outside the training range" in out and "the model extrapolates" in out

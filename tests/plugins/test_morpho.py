@@ -90,7 +90,7 @@ def test_a_value_outside_the_training_range_is_noted_not_refused(bars: Path) -> 
 def test_an_unknown_attribute_names_the_ones_the_dataset_has(bars: Path) -> None:
     with pytest.raises(condgen.UserError) as caught:
         conditions_for(morpho(bars, attributes=["thickness", "slant"]), ConditionRequest(attributes={"thicknes": 3.0}))
-    assert "no attribute 'thicknes'; it conditions on thickness, slant" in str(caught.value)
+    assert "no attribute 'thicknes'; its attributes: thickness, slant" in str(caught.value)
     assert "Did you mean 'thickness'?" in str(caught.value)
     with pytest.raises(condgen.UserError, match="no attribute 'area'"):
         conditions_for(morpho(bars, attributes=["thickness"]), ConditionRequest(attributes={"area": 3.0}))
