@@ -7,12 +7,14 @@ Measured with the same code as the data (``condgen_morpho.measure``), on the fir
 - ``Bernoulli sample``: a binary draw of the decoder instead of its mean;
 - per requested thickness: ``attribute_control``'s procedure (10 values over the test 5th-95th percentile,
   every label, the rest at the median, seed 0), mean and sd of the measured thickness;
+- ``--control``: ``attribute_control`` and ``cond_accuracy`` alone, by the calls ``condgen eval`` makes
+  (seed 0, 1,000 images per class), without its likelihoods and FID;
 - ``--neighbours``: each of 400 test digits' k nearest training digits of its class (pixel distance)
   averaged, measured, against the mean of their own thickness: what averaging does to real digits.
 
 Run::
 
-    CONDGEN_DATA_DIR=../shared/data python benchmarks/morpho_bias.py RUN [--neighbours]
+    CONDGEN_DATA_DIR=../shared/data python benchmarks/morpho_bias.py RUN [--control] [--neighbours]
 """
 
 from __future__ import annotations
@@ -37,12 +39,15 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("run", type=Path)
+    parser.add_argument("--control", action="store_true")
     parser.add_argument("--neighbours", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
     run = load_run(args.run)
     model, dataset = run.model, run.dataset
     test = dataset.load("test")
+    if args.control:
+        control(model, dataset, test)
     column = dataset.attributes.index("thickness")
     x, c = test.batch(torch.arange(2000))
     real = test.measured[:2000, column]
@@ -76,6 +81,19 @@ def main() -> None:
               f"sd {np.nanstd(got):.2f})")
     if args.neighbours:
         neighbours(dataset, x[:400], test.labels[:400])
+
+
+def control(model, dataset, test) -> None:
+    from condgen.evaluation import apply_in_batches, generate_for_labels
+
+    torch.manual_seed(0)  # as condgen eval seeds each part (settings.seed)
+    images, labels = generate_for_labels(model, dataset, 1000)
+    accuracy = (apply_in_batches(dataset.metric_network(), images).argmax(1) == labels).float().mean().item()
+    print(f"cond_accuracy {accuracy:.4f}")
+    torch.manual_seed(0)
+    for name, figures in dataset.control_metrics(model.sample, test, 1000)["attribute_control"].items():
+        print(f"{name}: Spearman {figures['spearman']:.3f}, MAE {figures['mae']:.3f} {figures['unit']}, "
+              f"{figures['mae_over_sd']:.3f} sd, {figures['missing']} missing")
 
 
 def neighbours(dataset, digits: torch.Tensor, labels: torch.Tensor) -> None:
