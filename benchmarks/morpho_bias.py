@@ -53,7 +53,7 @@ def main() -> None:
     real = test.measured[:2000, column]
     sd = float(np.nanstd(test.measured[:, column]))
     with torch.no_grad():
-        mu = model.encoder(model.conditioner.encoder_input(x, c)).mean
+        mu = model.posterior(x, c).mean
         torch.manual_seed(0)
         z = model.prior_for(c).sample()
         shown = {
