@@ -38,7 +38,7 @@ def step_times(overrides: list[str], steps: int, label_baseline: bool = False) -
         from condgen_concat.conditioners import Concat
         from condgen.compose import assemble
 
-        base = dataset.base
+        base = dataset.morpho.base  # the labelled digits under the captions (and morpho) wrappers
         parts = {role: resolved.part("model", role) for role in ("encoder", "decoder", "prior")}
         model = assemble(
             lambda role, context: Concat() if role == "conditioner" else parts[role].build(context),

@@ -280,7 +280,11 @@ def _statistics(values: np.ndarray) -> dict[str, torch.Tensor]:
 
 
 def build(config: MorphoConfig, context: condgen.BuildContext) -> Morpho:
-    base = context.build(config.base)
+    return wrap(config, context, context.build(config.base))
+
+
+def wrap(config: MorphoConfig, context: condgen.BuildContext, base: Any) -> Morpho:
+    """The morpho dataset around ``base``, already built from ``config.base`` (a wrapper of morpho builds it once)."""
     shape = tuple(base.x_shape)
     if len(shape) != 3 or shape[0] != 1:
         raise condgen.PluginError(

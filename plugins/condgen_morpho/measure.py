@@ -16,7 +16,10 @@ An image with no foreground (all zero, or too faint to pass the threshold) is
 
 Only numpy, scipy and scikit-image are used here (no torch, no condgen), so
 this module measures any stack of grayscale images, and worker processes that
-fork from a torch process never touch torch's thread pools. Moments, extents
+fork from a torch process never touch torch's thread pools. scikit-image is
+imported when something is first measured, not with the module: it takes a
+good part of a second, and registering the plugin, sampling and reading the
+cache never measure. Moments, extents
 and area are vectorised over a chunk; skeleton and distance transform run per
 image on its bounding box, in parallel over chunks.
 """
@@ -28,7 +31,6 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
-from skimage.morphology import skeletonize
 
 #: Bumped whenever a definition changes: cached measurements of another version are recomputed.
 VERSION = 1
@@ -50,6 +52,8 @@ def measure(images: np.ndarray, workers: int | None = None) -> dict[str, np.ndar
         raise ValueError(f"expected a stack of 2-D images (n, H, W), got shape {images.shape}")
     workers = available_cores() if workers is None else max(1, workers)
     chunks = [images[start : start + CHUNK] for start in range(0, len(images), CHUNK)]
+    import skimage.morphology  # noqa: F401  before forking, so the workers inherit it instead of each importing it
+
     if workers == 1 or len(chunks) <= 1:
         parts = [measure_chunk(chunk) for chunk in chunks]
     else:
@@ -162,6 +166,8 @@ def thickness(binary: np.ndarray) -> np.ndarray:
 
 def _skeleton_pixels(padded: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Row and column indices of the skeleton of one padded binary image, computed on its bounding box."""
+    from skimage.morphology import skeletonize  # see the module's docstring; imported once per process
+
     rows, cols = np.flatnonzero(padded.any(1)), np.flatnonzero(padded.any(0))
     top, left = rows[0] - 1, cols[0] - 1
     box = padded[top : rows[-1] + 2, left : cols[-1] + 2]

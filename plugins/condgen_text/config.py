@@ -20,7 +20,9 @@ class CaptionsConfig(condgen.ComponentConfig):
     base: Annotated[condgen.ComponentBlock, condgen.BlockKind("dataset")] = Field(
         default_factory=lambda: condgen.ComponentBlock(name="mnist"),
         validate_default=True,
-        description="the digits to caption: a labelled dataset of (1, H, W) grayscale images (num_classes 10)",
+        description="the digits to caption: a morpho dataset (label: true) measuring thickness, slant and the size "
+        "measurement, or any labelled dataset of (1, H, W) grayscale images with 10 classes, which is then measured "
+        "through morpho",
     )
     seed: condgen.Seed = Field(0, description="seeds the grammar: which templates and synonyms are held out")
     holdout: float = Field(0.25, gt=0, lt=1, description="fraction of each template and synonym list held out")
@@ -30,7 +32,9 @@ class CaptionsConfig(condgen.ComponentConfig):
     captions_per_request: int = Field(32, gt=0, le=1024, description="captions in the bank per combination named")
     max_chars: int = Field(96, ge=16, le=4096, description="characters a caption or prompt may have; longer are cut")
     cache: Path | None = Field(
-        None, description="folder of the measurement cache; default: morpho/ in the base dataset's data root"
+        None,
+        description="folder of the measurement cache when the base is not a morpho dataset (a morpho base has its "
+        "own cache option); default: morpho/ in the base dataset's data root",
     )
     test_seed: condgen.Seed = Field(0, description="seeds the test split's captions, one per example")
     preview_examples: int = Field(10, gt=0, le=100, description="prompts in the sample grid, one per row")

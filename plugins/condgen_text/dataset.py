@@ -1,13 +1,19 @@
-"""The ``captions`` dataset: any labelled grayscale digit dataset, conditioned on English captions.
+"""The ``captions`` dataset: labelled grayscale digits, conditioned on English captions.
 
-Each image is measured once with the Morpho-MNIST code (:mod:`condgen_morpho`,
-cached beside the data); thickness, slant and size are binned into tertiles
-of the *training* split (thin / medium / thick, ...). Each time an image is
-drawn for training it gets a fresh caption: the digit named with
-``p_digit``, each attribute with ``p_attribute``, phrased by the training
-part of the grammar (:mod:`.captions`). Captions come from a bank written
-once from the grammar alone (``captions_per_request`` per combination of
-what is named), so the bank, and the text corpus the tokenizer learns from,
+Its base is a ``morpho`` dataset (``base: {name: morpho, base: {name: mnist},
+attributes: [thickness, slant, area]}``): its measurements (Morpho-MNIST,
+cached beside the data) and its labels are reused, nothing is measured twice.
+Any other labelled digit dataset as the base (``base: {name: mnist}``) is
+wrapped in ``morpho`` here, measuring thickness, slant and the ``size``
+measurement. Thickness, slant and size are binned into tertiles of the
+*training* split (thin / medium / thick, ...), kept in the checkpoint with the
+morpho statistics, so sampling and evaluation never re-derive them from data.
+
+Each time an image is drawn for training it gets a fresh caption: the digit
+named with ``p_digit``, each attribute with ``p_attribute``, phrased by the
+training part of the grammar (:mod:`.captions`). Captions come from a bank
+written once from the grammar alone (``captions_per_request`` per combination
+of what is named), so the bank, and the text corpus the tokenizer learns from,
 exist without reading any data; a batch only gathers rows of it.
 
 Training draws use torch's global RNG (seeded by the run, checkpointed with
@@ -17,7 +23,6 @@ it); the test split's captions are fixed by ``test_seed``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,7 +95,7 @@ class CaptionBank:
 
 
 class CaptionedSplit:
-    """A base split whose batches get a caption of each image as the condition."""
+    """A morpho split whose batches get a caption of each image as the condition."""
 
     def __init__(self, base: Any, dataset: "Captions", measured: dict[str, np.ndarray], test_seed: int | None) -> None:
         self.base = base
@@ -142,15 +147,8 @@ class Captions:
 
     def __init__(self, config: CaptionsConfig, context: condgen.BuildContext) -> None:
         self.config = config
-        self.base = context.build(config.base)
-        shape = tuple(self.base.x_shape)
-        if len(shape) != 3 or shape[0] != 1 or getattr(self.base, "num_classes", None) != 10:
-            raise condgen.PluginError(
-                f"The captions dataset needs ten classes of grayscale digit images, x of shape (1, H, W); the "
-                f"dataset {config.base.name!r} gives x of shape {shape} and "
-                f"{getattr(self.base, 'num_classes', 'no')} classes."
-            )
-        self.x_shape = shape
+        self.morpho = _morpho_base(config, context)
+        self.x_shape = tuple(self.morpho.x_shape)
         self.condition_shape = (config.max_chars,)
         self.grammar = Grammar(config.seed, config.holdout)
         self._bank: CaptionBank | None = None
@@ -167,21 +165,14 @@ class Captions:
         """Every training caption the bank holds: what a tokenizer learns its vocabulary from."""
         return self.bank.corpus()
 
-    # -- measurements -----------------------------------------------------------
+    # -- measurements ----------------------------------------------------------------
     def measurements(self, split: str) -> dict[str, np.ndarray]:
-        """thickness, slant and size (the configured measurement) of each image of ``split``."""
-        from condgen_morpho.cache import measure_cached
-
-        base = self.base.load(split)
-        images = np.ascontiguousarray(base.x[:, 0].numpy())
-        measured = measure_cached(images, self._cache_folder())
-        return {"thickness": measured["thickness"], "slant": measured["slant"], "size": measured[self.config.size]}
-
-    def _cache_folder(self) -> Path:
-        if self.config.cache is not None:
-            return Path(self.config.cache)
-        root = getattr(self.base, "root", None)
-        return Path(root if isinstance(root, (str, Path)) else condgen.resolve_data_root(None)) / "morpho"
+        """thickness, slant and size (the configured measurement) of each image of ``split``, from the morpho base."""
+        morpho = self.morpho.load(split)
+        column = {name: i for i, name in enumerate(self.morpho.attributes)}
+        size = self.config.size
+        return {name: morpho.measured[:, column[measure]]
+                for name, measure in (("thickness", "thickness"), ("slant", "slant"), ("size", size))}
 
     @property
     def bins(self) -> Bins:
@@ -194,10 +185,27 @@ class Captions:
             self._bins = Bins(edges)
         return self._bins
 
+    # -- condgen.StatefulDataset: the bins and the morpho statistics travel in the checkpoint -------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "bins": {name: [low, high] for name, (low, high) in self.bins.edges.items()},
+            "morpho": self.morpho.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        try:
+            edges = {name: (float(state["bins"][name][0]), float(state["bins"][name][1])) for name in ATTRIBUTES}
+        except (KeyError, TypeError, IndexError, ValueError):
+            raise condgen.CheckpointError(
+                f"The checkpoint's captions state has no bin edges for {', '.join(ATTRIBUTES)}."
+            ) from None
+        self._bins = Bins(edges)
+        self.morpho.load_state_dict(state.get("morpho", {}))
+
     def load(self, split: str) -> CaptionedSplit:
         if split not in self._splits:
             seed = self.config.test_seed if split == "test" else None
-            self._splits[split] = CaptionedSplit(self.base.load(split), self, self.measurements(split), seed)
+            self._splits[split] = CaptionedSplit(self.morpho.load(split), self, self.measurements(split), seed)
         return self._splits[split]
 
     # -- labels and evaluation -------------------------------------------------------
@@ -208,7 +216,7 @@ class Captions:
         return encode_texts([DIGIT_WORDS[d] for d in labels.tolist()], self.config.max_chars)
 
     def metric_network(self) -> torch.nn.Module:
-        return self.base.metric_network()
+        return self.morpho.metric_network()
 
     def control_metrics(self, generate: Any, test: Any, per_class: int) -> dict[str, Any]:
         """``text_control`` (see :mod:`.control`): prompts in training and held-out phrasing, max(100, per_class) each."""
@@ -280,5 +288,47 @@ class Captions:
 
 def build(config: CaptionsConfig, context: condgen.BuildContext) -> Captions:
     return Captions(config, context)
+
+
+def _morpho_base(config: CaptionsConfig, context: condgen.BuildContext) -> Any:
+    """The base as a labelled morpho dataset measuring thickness, slant and the size measurement.
+
+    A morpho base is used as it is (its attributes must include those three);
+    any other base is wrapped in morpho here, measuring exactly them.
+    """
+    from condgen_morpho.dataset import LabelledMorpho, Morpho, MorphoConfig, wrap
+
+    needed = ["thickness", "slant", config.size]
+    base = context.build(config.base)
+    if isinstance(base, Morpho):
+        if config.cache is not None:
+            raise condgen.RecipeError(
+                "The captions dataset's cache applies only when it measures its base itself; this base is a morpho "
+                "dataset, which has its own.",
+                hint="Move cache into the morpho block (data.base.cache).",
+            )
+        missing = [name for name in needed if name not in base.attributes]
+        if missing or not isinstance(base, LabelledMorpho):
+            raise condgen.PluginError(
+                f"The captions dataset needs its morpho base to keep the label (label: true) and measure "
+                f"{', '.join(needed)}; it has label: {isinstance(base, LabelledMorpho)} and attributes "
+                f"{', '.join(base.attributes)}.",
+                hint=f"Set data.base.attributes to a list containing {', '.join(needed)}, and label: true.",
+            )
+        morpho = base
+    else:
+        shape = tuple(base.x_shape)
+        if len(shape) != 3 or shape[0] != 1 or getattr(base, "num_classes", None) != 10:
+            raise condgen.PluginError(
+                f"The captions dataset needs ten classes of grayscale digit images, x of shape (1, H, W); the "
+                f"dataset {config.base.name!r} gives x of shape {shape} and "
+                f"{getattr(base, 'num_classes', 'no')} classes."
+            )
+        morpho = wrap(MorphoConfig(base=config.base, attributes=needed, label=True, cache=config.cache), context, base)
+    if getattr(morpho, "num_classes", None) != 10:
+        raise condgen.PluginError(
+            f"The captions dataset needs ten classes of digits; its base has {getattr(morpho, 'num_classes', 'no')}."
+        )
+    return morpho
 
 

@@ -34,7 +34,8 @@ def corpus_of(context: condgen.BuildContext) -> Corpus:
         raise condgen.PluginError(
             f"A text encoder needs a dataset of texts (one with text_corpus()) to train its tokenizer; "
             f"this model's dataset is {name}.",
-            hint="Use a captions dataset, e.g. data: {name: captions, base: {name: morpho, base: {name: mnist}}}.",
+            hint="Use a captions dataset, e.g. data: {name: captions, base: {name: morpho, base: {name: mnist}, "
+                 "attributes: [thickness, slant, area]}}.",
         )
     return dataset.text_corpus
 

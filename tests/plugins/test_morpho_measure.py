@@ -105,3 +105,19 @@ def test_the_upsampling_matrix_is_torchs_bicubic_upsampling() -> None:
 def test_an_empty_stack_measures_to_empty_arrays() -> None:
     result = M.measure(np.zeros((0, 28, 28), np.uint8))
     assert all(value.shape == (0,) for value in result.values())
+
+
+@pytest.mark.slow  # a fresh interpreter: the only way to see what an import pulls in
+def test_registering_the_plugin_does_not_import_scikit_image_until_something_is_measured() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, numpy as np, condgen_morpho\n"
+        "from condgen_morpho import measure\n"
+        "before = 'skimage' in sys.modules\n"
+        "measure.measure(np.ones((1, 8, 8)), workers=1)\n"
+        "print(before, 'skimage' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "True"]

@@ -104,3 +104,53 @@ def test_a_base_that_is_not_ten_classes_of_grayscale_digits_is_refused(tiny_mnis
     )
     with pytest.raises(condgen.PluginError, match="ten classes of grayscale digit images"):
         Captions(config, installed_context())
+
+
+def morpho_block(root: Path, **options) -> dict:
+    return {"name": "morpho", "base": {"name": "mnist", "root": str(root), "download": False}, **options}
+
+
+def test_a_morpho_base_lends_its_measurements_and_the_old_form_measures_the_same(tiny_mnist: Path) -> None:
+    wrapped = captions(tiny_mnist)  # base: {name: mnist}: wrapped in morpho inside
+    config = CaptionsConfig.model_validate({"base": morpho_block(tiny_mnist, attributes=["slant", "area", "thickness"])})
+    on_morpho = Captions(config, installed_context())
+    train = on_morpho.load("train")
+    # the morpho split itself, its measured columns picked by name (slant, area, thickness -> thickness, slant, size)
+    assert train.base is on_morpho.morpho.load("train")
+    assert np.array_equal(train.measured["thickness"], train.base.measured[:, 2], equal_nan=True)
+    assert np.array_equal(train.measured["size"], train.base.measured[:, 1], equal_nan=True)
+    for name in ("thickness", "slant", "size"):
+        assert np.array_equal(train.measured[name], wrapped.load("train").measured[name], equal_nan=True)
+    assert on_morpho.bins == wrapped.bins
+    x, condition = train.batch(torch.arange(4))
+    assert x.shape == (4, 1, 28, 28) and condition.shape == (4, 96)
+
+
+def test_a_morpho_base_without_the_size_measurement_or_the_label_is_refused_naming_the_fix(tiny_mnist: Path) -> None:
+    for options, said in (({"attributes": ["thickness", "slant"]}, "attributes thickness, slant"),
+                          ({"attributes": ["thickness", "slant", "area"], "label": False}, "label: False")):
+        config = CaptionsConfig.model_validate({"base": morpho_block(tiny_mnist, **options)})
+        with pytest.raises(condgen.PluginError, match=said) as raised:
+            Captions(config, installed_context())
+        assert "thickness, slant, area" in raised.value.hint
+
+
+def test_the_cache_option_with_a_morpho_base_is_refused_pointing_at_the_morpho_block(tiny_mnist: Path) -> None:
+    config = CaptionsConfig.model_validate(
+        {"base": morpho_block(tiny_mnist, attributes=["thickness", "slant", "area"]), "cache": str(tiny_mnist)}
+    )
+    with pytest.raises(condgen.RecipeError, match="has its own") as raised:
+        Captions(config, installed_context())
+    assert "data.base.cache" in raised.value.hint
+
+
+def test_bins_and_morpho_statistics_come_back_from_the_state_without_the_data(tiny_mnist: Path, tmp_path: Path) -> None:
+    trained = captions(tiny_mnist)
+    state = trained.state_dict()
+    assert set(state) == {"bins", "morpho"}
+    fresh = captions(tmp_path / "no-data-here")
+    fresh.load_state_dict(state)
+    assert fresh.bins == trained.bins  # nothing loaded or measured: the folder has no MNIST
+    assert torch.equal(fresh.morpho.statistics["median"], trained.morpho.statistics["median"])
+    with pytest.raises(condgen.CheckpointError, match="no bin edges"):
+        fresh.load_state_dict({"morpho": state["morpho"]})
