@@ -44,7 +44,7 @@ from torch import nn
 
 from condgen.compat import torchvision
 from condgen.data import resolve_data_root
-from condgen.engine.compiled import wants_compile
+from condgen.engine.compiled import convolutional, wants_compile
 from condgen.engine.progress import SilentReporter
 from condgen.engine.run_dir import create_run_dir
 from condgen.engine.trainer import Trainer, build_parts
@@ -120,7 +120,8 @@ def full_run_compile(recipe: Path, overrides: list[str]) -> str:
         return f"trainer.compile={settings.compile}"
     parts = build_parts(resolved)
     planned = settings.epochs * math.ceil(len(parts.train_split) / settings.batch_size)
-    return f"trainer.compile={'on' if wants_compile('auto', parts.device, planned, bool(parts.heads)) else 'off'}"
+    wanted = wants_compile("auto", parts.device, planned, bool(parts.heads), convolutional(parts.model))
+    return f"trainer.compile={'on' if wanted else 'off'}"
 
 
 def condgen_epoch(out_dir: Path, seed: int, threads: int, limit: int | None, compile_: str) -> tuple[float, float]:

@@ -30,18 +30,24 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import nn
 
-from ..version import __version__
 from ..compose import build_model
 from ..conditions import dataset_state
 from ..data import hold_out
-from ..errors import CheckpointError, DistributedError, Notice, NumericalError, RecipeError, UserError
+from ..errors import (
+    CheckpointError,
+    DistributedError,
+    Notice,
+    NumericalError,
+    RecipeError,
+)
 from ..evaluation import elbo_totals, evaluate_elbo
 from ..model import ConditionalVAE, Losses
-from ..recipe import ResolvedRecipe
 from ..protocols import RunInfo
+from ..recipe import ResolvedRecipe
+from ..version import __version__
 from .callbacks import Callback, LoggerFeed, SampleGrid
 from .checkpoint import content_digest, save_checkpoint
-from .compiled import Compiler, wants_compile
+from .compiled import Compiler, convolutional, wants_compile
 from .distributed import SINGLE, World, rank_seed, resolve_device, shard
 from .ema import WeightAverage
 from .loggers import Loggers
@@ -195,7 +201,8 @@ class Trainer:
         settings = self.recipe.trainer
         self.steps_per_epoch = math.ceil(len(self.train_split) / settings.batch_size)
         planned = settings.epochs * self.steps_per_epoch
-        compiler = Compiler(wants_compile(settings.compile, self.device, planned, bool(self.heads)), reporter.warn)
+        wanted = wants_compile(settings.compile, self.device, planned, bool(self.heads), convolutional(self.model))
+        compiler = Compiler(wanted, reporter.warn)
         self.updates = Updates(
             self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync, compiler,
             autocast=torch.bfloat16 if settings.precision == "bf16" else None,

@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 import condgen
-from condgen.compat import torchvision
 
 from . import MNISTConfig
 from .idx import read_idx
@@ -92,6 +91,8 @@ class MNIST:
                 raise self._missing(raw, "downloading is switched off (download: false)")
             try:
                 with condgen.data.removed_on_failure(raw):
+                    from condgen.compat import torchvision  # only to download: importing it costs about a second
+
                     torchvision.datasets.MNIST(str(self.root), train=train, download=True)
             except (RuntimeError, OSError) as error:
                 raise self._missing(raw, f"downloading failed: {condgen.data.download_failure(error)}") from None

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from test_trainer import assert_same_tensors, checkpoint, train
+from helpers import assert_same_tensors, checkpoint, train
 
 from condgen.engine import compiled
 from condgen.engine.compiled import AUTO_CPU_MIN_STEPS, wants_compile
@@ -56,8 +56,16 @@ def test_auto_leaves_short_runs_heads_and_compilerless_cpus_eager(monkeypatch) -
     monkeypatch.setattr(compiled, "cxx_found", lambda: True)
     assert not wants_compile("auto", CPU, AUTO_CPU_MIN_STEPS - 1)  # compiling would not be repaid
     assert not wants_compile("auto", CPU, 10**6, heads=True)  # measured slower than eager with heads
+    assert not wants_compile("auto", CPU, 10**6, convolutional=True)  # slower, and trained differently
     monkeypatch.setattr(compiled, "cxx_found", lambda: False)
     assert not wants_compile("auto", CPU, 10**6)
+
+
+def test_a_model_with_a_convolution_anywhere_counts_as_convolutional() -> None:
+    from torch import nn
+
+    assert compiled.convolutional(nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.ConvTranspose2d(1, 1, 3))))
+    assert not compiled.convolutional(nn.Sequential(nn.Linear(4, 4), nn.ReLU()))
 
 
 def test_auto_always_compiles_on_cuda() -> None:
