@@ -203,10 +203,11 @@ def resolve(
     if plugins is None:
         plugins = load_plugins()
     base_dir = source.parent if source is not None else None
-    if data.get("plugins") if recipe is None else recipe.plugins:
+    own_plugins = data.get("plugins") or [] if recipe is None else recipe.plugins
+    if own_plugins:
         plugins = plugins.copy()  # the recipe's own plugins never leak into the process-wide object
     try:
-        plugins.load_extra(data.get("plugins") or [] if recipe is None else recipe.plugins, base_dir)
+        plugins.load_extra(own_plugins, base_dir)
     except PluginError as error:
         problems.add(("plugins",), error.message)
     parts: dict[tuple[str, ...], Part] = {}
