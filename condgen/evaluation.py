@@ -128,7 +128,7 @@ def log_likelihood_per_draw(model: ConditionalVAE, z: torch.Tensor, x: torch.Ten
     logits = _bernoulli_logits(p_x, x)
     if logits is not None and (model.masking is None or model.masking.likelihood_mask(condition) is None):
         logits = logits.reshape(m, n, -1)
-        return torch.einsum("mnd,nd->mn", logits, x.reshape(n, -1)) - F.softplus(logits).sum(-1)
+        return (logits * x.reshape(n, -1)).sum(-1) - F.softplus(logits).sum(-1)  # einsum's batched products: 3x slower
     return model.log_likelihood(p_x, _repeat(x, m), repeated).view(m, n)
 
 
