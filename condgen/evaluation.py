@@ -8,7 +8,9 @@
   example (a less noisy estimate of the training loss).
 - ``conditional_accuracy``: how often a fixed classifier assigns generated
   images to the class they were generated for.
-- ``frechet_distance``: FID between Gaussians fitted to two sets of features.
+- ``frechet_distance``: FID between Gaussians fitted to two sets of features
+  (``feature_statistics`` fits one; ``frechet_distance_of`` compares two fits,
+  so a fixed reference set's can be cached).
 - ``ignores_condition``: whether generation is blind to the condition, in
   which case a conditional accuracy would be chance presented as a result.
 - ``evaluate_elbo`` / ``elbo_totals``: the one-sample test -ELBO the trainer
@@ -24,6 +26,8 @@ import math
 from dataclasses import dataclass, field
 
 import torch
+import torch.nn.functional as F
+from torch import distributions as D
 from torch import nn
 
 from .model import ConditionalVAE, kl_or_estimate
@@ -103,13 +107,39 @@ def _log_weights(model: ConditionalVAE, x, condition, k: int, max_rows: int) -> 
     weights = []
     for done in range(0, k, chunk):
         for z in q.sample((min(chunk, k - done),)).split(max(1, PASS_ROWS // n)):  # z: (m, n, latent)
-            m = len(z)
-            repeated = _repeat(condition, m)
-            log_likelihood = model.log_likelihood(
-                model.likelihood(z.flatten(0, 1), repeated), _repeat(x, m), repeated
-            )
-            weights.append(log_likelihood.view(m, n) + prior.log_prob(z) - q.log_prob(z))
+            weights.append(log_likelihood_per_draw(model, z, x, condition) + prior.log_prob(z) - q.log_prob(z))
     return torch.cat(weights)
+
+
+def log_likelihood_per_draw(model: ConditionalVAE, z: torch.Tensor, x: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+    """log p(x|z_i,c) for every draw: ``z`` (m, n, latent) against ``x`` (n, ...) gives (m, n).
+
+    A Bernoulli over every entry of x (the seed model's) is summed straight from
+    the logits l with x broadcast over the draws: sum(x l) - sum(softplus(l)),
+    the quantity torch's ``log_prob`` (-BCE with logits) gives, equal within
+    float rounding, in two passes over the logits where torch's path makes
+    about eight plus a copy of x per draw (the seed model's K = 100 NLL took
+    about 25% less CPU time, one thread; the matrix products are the rest).
+    Any other likelihood, or a dataset's likelihood mask, goes the general way.
+    """
+    m, n = z.shape[:2]
+    repeated = _repeat(condition, m)
+    p_x = model.likelihood(z.flatten(0, 1), repeated)
+    logits = _bernoulli_logits(p_x, x)
+    if logits is not None and (model.masking is None or model.masking.likelihood_mask(condition) is None):
+        logits = logits.reshape(m, n, -1)
+        return (logits * x.reshape(n, -1)).sum(-1) - F.softplus(logits).sum(-1)  # einsum's batched products: 3x slower
+    return model.log_likelihood(p_x, _repeat(x, m), repeated).view(m, n)
+
+
+def _bernoulli_logits(p_x: D.Distribution, x: torch.Tensor) -> torch.Tensor | None:
+    """The logits when ``p_x`` is a Bernoulli built from logits, independent over exactly x's entries; else None."""
+    if not isinstance(p_x, D.Independent) or tuple(p_x.event_shape) != tuple(x.shape[1:]):
+        return None
+    base = p_x.base_dist
+    if type(base) is not D.Bernoulli or "logits" not in vars(base):  # built from probs: torch clamps on the way
+        return None
+    return base.logits
 
 
 @torch.no_grad()
@@ -131,10 +161,8 @@ def negative_elbo(
         for done in range(0, particles, chunk):
             m = min(chunk, particles - done)
             z = q.sample((m,))
-            repeated = _repeat(condition, m)
-            log_likelihood = model.log_likelihood(model.likelihood(z.flatten(0, 1), repeated), _repeat(x, m), repeated)
             kl = kl_or_estimate(q, prior, z).expand(m, n)
-            total += (kl - log_likelihood.view(m, n)).sum().item() / particles
+            total += (kl - log_likelihood_per_draw(model, z, x, condition)).sum().item() / particles
         count += n
     return total / count
 
@@ -191,16 +219,27 @@ def apply_in_batches(function, images: torch.Tensor, batch_size: int = 1000) -> 
     return torch.cat([function(images[start : start + batch_size]) for start in range(0, len(images), batch_size)])
 
 
+def feature_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and covariance (float64) of a set of features: all FID needs of one side."""
+    a = features.double()
+    return a.mean(0), torch.cov(a.T)
+
+
 def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> float:
-    """||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)), in float64.
+    """FID between the Gaussians fitted to two sets of features (see :func:`frechet_distance_of`)."""
+    return frechet_distance_of(feature_statistics(features_a), feature_statistics(features_b))
+
+
+def frechet_distance_of(
+    statistics_a: tuple[torch.Tensor, torch.Tensor], statistics_b: tuple[torch.Tensor, torch.Tensor]
+) -> float:
+    """||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)), in float64, from each side's (mean, covariance).
 
     tr((S_a S_b)^(1/2)) is the sum of the square roots of the eigenvalues of
     S_a^(1/2) S_b S_a^(1/2), which is symmetric, so no general matrix square
     root (and none of its complex round-off) is needed.
     """
-    a, b = features_a.double(), features_b.double()
-    mu_a, mu_b = a.mean(0), b.mean(0)
-    cov_a, cov_b = torch.cov(a.T), torch.cov(b.T)
+    (mu_a, cov_a), (mu_b, cov_b) = statistics_a, statistics_b
     root_a = _psd_sqrt(cov_a)
     middle = root_a @ cov_b @ root_a
     trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp_min(0).sqrt().sum()

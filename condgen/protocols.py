@@ -155,8 +155,10 @@ class TextDataset(Dataset, Protocol):
 class MetricDataset(LabelledDataset, Protocol):
     """A labelled dataset that ships a frozen classifier for ``condgen eval``.
 
-    ``metric_network()`` returns a module whose ``forward(x)`` gives class
-    logits and whose ``features(x)`` gives the features FID compares. It must
+    ``metric_network()`` returns a module whose ``features(x)`` gives the
+    features FID compares and whose ``classify(features)`` gives class logits
+    from them (``forward(x)`` is the two in turn): eval runs the network once
+    on the generated images for both numbers. It must
     be fixed (shipped, hash-checked), never trained by the evaluated model, so
     numbers from different runs and users are comparable.
     """

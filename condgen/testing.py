@@ -201,7 +201,7 @@ def _check_dataset_extras(dataset: Any, x: torch.Tensor, condition: torch.Tensor
         passed.append("conditions_for_labels gives one float32 condition per class (LabelledDataset)")
     if isinstance(dataset, MetricDataset):
         _check_metric(dataset, x, fail)
-        passed.append("metric_network gives class logits and 2-D features on real x (MetricDataset)")
+        passed.append("metric_network gives 2-D features, and class logits from them, on real x (MetricDataset)")
     if isinstance(dataset, MaskedDataset):
         _check_masked(dataset, x, condition, fail)
         passed.append("observed_mask, paste, condition_for and likelihood_mask agree on real data (MaskedDataset)")
@@ -242,6 +242,11 @@ def _check_metric(dataset: Any, x: torch.Tensor, fail: _Failer) -> None:
     if not isinstance(features, torch.Tensor) or features.dim() != 2 or len(features) != len(x):
         got = tuple(features.shape) if isinstance(features, torch.Tensor) else type(features).__name__
         raise fail(f"metric_network().features(x) gave {got}, expected a tensor of shape ({len(x)}, F)")
+    if not callable(getattr(network, "classify", None)):
+        raise fail("metric_network() has no classify(features) method, which condgen eval's accuracy needs")
+    from_features = _attempt("metric_network().classify(features)", network.classify, features, fail=fail)
+    if not (isinstance(from_features, torch.Tensor) and torch.allclose(from_features, logits, rtol=1e-4, atol=1e-5)):
+        raise fail("metric_network().classify(features(x)) differs from metric_network()(x): they must be one network")
 
 
 def _check_masked(dataset: Any, x: torch.Tensor, condition: torch.Tensor, fail: _Failer) -> None:

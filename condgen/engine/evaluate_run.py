@@ -10,11 +10,13 @@ from typing import Any
 
 import torch
 
+from ..data import resolve_data_root
 from ..version import __version__
 from ..evaluation import (
     apply_in_batches,
     bits_per_dim,
-    frechet_distance,
+    feature_statistics,
+    frechet_distance_of,
     generate_for_labels,
     ignores_condition,
     importance_weighted_nll,
@@ -23,6 +25,7 @@ from ..evaluation import (
 )
 from ..protocols import ControlledDataset, LabelledDataset, MetricDataset
 from .atomic import write_json
+from .fid_reference import reference_statistics
 from .loaded_run import LoadedRun, load_run
 from .run_dir import EVAL_FILE
 
@@ -56,12 +59,17 @@ def _metric_network(dataset, loaded, settings: EvalSettings, progress) -> tuple[
         return None, None
     if getattr(dataset.load("train"), "labels", None) is None:
         return None, None
-    from ..data import resolve_data_root
     from .metric_classifier import metric_classifier
 
     data_block = loaded.resolved.to_dict()["data"]
     network, card = metric_classifier(dataset, data_block, resolve_data_root(None) / "metric_networks", progress)
     return network, {"source": "trained on the dataset's training split by condgen eval (cached)", **card}
+
+
+def _data_root(dataset) -> Path:
+    """Where the dataset's files are (its ``root``), else the default data root: caches derived from them live there."""
+    root = getattr(dataset, "root", None)
+    return Path(root) if isinstance(root, (str, Path)) else resolve_data_root(None)
 
 
 def evaluate_run(
@@ -110,19 +118,19 @@ def evaluate_loaded(loaded: LoadedRun, settings: EvalSettings, progress=lambda m
         progress(f"generating {settings.per_class} images per class")
         torch.manual_seed(settings.seed)
         generated, labels = generate_for_labels(model, dataset, settings.per_class)
+        features = apply_in_batches(network.features, generated)  # one pass: accuracy and FID both use it
         if ignores_condition(model, dataset.conditions_for_labels(torch.arange(dataset.num_classes))):
             result["cond_accuracy"] = None
             result["note"] = "the model's samples do not depend on the condition: no cond_accuracy (it would be chance)"
         else:
-            predicted = apply_in_batches(network, generated).argmax(1)
+            predicted = apply_in_batches(network.classify, features).argmax(1)
             result["cond_accuracy"] = (predicted == labels).float().mean().item()
         progress("FID against the test split")
         count = min(len(generated), len(test))
         pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(settings.seed))[:count]
         real, _ = test.batch(pick)
-        result["fid"] = frechet_distance(
-            apply_in_batches(network.features, generated[:count]), apply_in_batches(network.features, real)
-        )
+        reference = reference_statistics(network, real, _data_root(dataset) / "fid")
+        result["fid"] = frechet_distance_of(feature_statistics(features[:count]), reference)
         result["fid_images"] = count
     else:
         result["cond_accuracy"] = result["fid"] = None

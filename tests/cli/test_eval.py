@@ -39,6 +39,37 @@ def test_eval_writes_every_metric_and_the_settings_that_produced_them(run, cli):
     assert "NLL, K=50" in out and "bits per dimension" in out and "conditional accuracy" in out
 
 
+def test_accuracy_and_fid_are_the_numbers_of_separate_passes_and_a_second_eval_reads_the_cached_test_side(
+    run, cli, tiny_recipe
+):
+    # eval runs the metric network once on the generated images (features, then logits from them) and caches
+    # the test images' statistics beside the data; the figures are those of the plain computation.
+    import torch
+
+    from condgen.engine.loaded_run import load_run
+    from condgen.evaluation import apply_in_batches, frechet_distance, generate_for_labels
+
+    assert cli("eval", run, *FAST)[0] == 0
+    first = json.loads((run / "eval.json").read_text())
+    (cached,) = (tiny_recipe.parent / "data" / "fid").iterdir()  # the data root the tiny recipe names
+
+    loaded = load_run(run)
+    network, test = loaded.dataset.metric_network(), loaded.dataset.load("test")
+    torch.manual_seed(0)
+    generated, labels = generate_for_labels(loaded.model, loaded.dataset, 10)
+    accuracy = (apply_in_batches(network, generated).argmax(1) == labels).float().mean().item()
+    pick = torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[: len(generated)]
+    fid = frechet_distance(apply_in_batches(network.features, generated), apply_in_batches(network.features, test.batch(pick)[0]))
+    assert first["cond_accuracy"] == accuracy
+    assert first["fid"] == pytest.approx(fid, rel=1e-9)
+
+    modified = cached.stat().st_mtime_ns
+    assert cli("eval", run, *FAST)[0] == 0
+    second = json.loads((run / "eval.json").read_text())
+    assert cached.stat().st_mtime_ns == modified  # read, not rewritten
+    assert second["fid"] == first["fid"] and second["cond_accuracy"] == first["cond_accuracy"]
+
+
 @pytest.mark.slow
 def test_an_unconditional_model_gets_no_conditional_accuracy_but_still_a_fid(tiny_recipe, cli):
     code, out, err = cli("run", tiny_recipe, "trainer.epochs=1", "model.conditioner.name=none")
