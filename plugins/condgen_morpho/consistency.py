@@ -1,0 +1,64 @@
+"""The ``attribute_consistency`` head: generated images should measure like the digits they stand for.
+
+What a VAE shows is the decoder's mean, an average over the digits a latent
+and a condition leave open; the average loses thin tails and joins, and its
+outline measures thicker than the digits (README, Morpho-MNIST). This head
+adds that measurement to the model's objective: the soft measurements
+(``condgen_morpho.soft``) of each reconstruction ``x_f`` against its digit x
+(encoder and decoder), and of each prior sample ``x_p``, drawn for x's
+condition, against x (decoder). Each attribute's difference is divided by its
+spread over the batch's real digits, so the weights do not depend on units.
+
+It has no parameters and no update of its own (``optimizer()`` is ``None``),
+and needs nothing from the dataset: any grayscale image dataset can use it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import condgen
+from condgen import ModelLoss, TrainingStep
+
+from .config import ConsistencyConfig
+from .soft import soft_measure
+
+BOTH = frozenset({"encoder", "decoder"})
+DECODER = frozenset({"decoder"})
+
+
+class AttributeConsistency(nn.Module):
+    def __init__(self, config: ConsistencyConfig, context: condgen.BuildContext) -> None:
+        super().__init__()
+        x_shape = tuple(context.x_shape or ())
+        if len(x_shape) != 3 or x_shape[0] != 1:
+            raise condgen.PluginError(
+                f"The attribute_consistency head measures grayscale images, x of shape (1, H, W); got {x_shape}."
+            )
+        self.config = config
+
+    def _measure(self, images: torch.Tensor) -> torch.Tensor:
+        values = soft_measure(images, self.config.sharpness, self.config.upsample)
+        return torch.stack([values[name] for name in self.config.attributes], dim=1)
+
+    def optimizer(self) -> None:
+        return None
+
+    def head_losses(self, step: TrainingStep) -> dict[str, torch.Tensor]:
+        return {}
+
+    def model_losses(self, step: TrainingStep) -> list[ModelLoss]:
+        c = self.config
+        real = self._measure(step.x).detach()
+        spread = real.std(0).clamp(min=1e-3) if len(real) > 1 else torch.ones_like(real[0])
+
+        def mismatch(images: torch.Tensor) -> torch.Tensor:
+            return ((self._measure(images) - real) / spread).pow(2).sum(1).mean()
+
+        terms = []
+        if c.lambda_reconstruction:
+            terms.append(ModelLoss("consistency_reconstruction", c.lambda_reconstruction * mismatch(step.x_f), BOTH))
+        if c.lambda_prior:
+            terms.append(ModelLoss("consistency_prior", c.lambda_prior * mismatch(step.x_p), DECODER))
+        return terms
