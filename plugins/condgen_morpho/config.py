@@ -59,5 +59,11 @@ class ConsistencyConfig(condgen.ComponentConfig):
         description="prior samples x_p against the digit whose condition they were drawn for (decoder); "
         "0 where the condition does not fix the attributes (a caption that may not name them)",
     )
+    match: Literal["example", "distribution"] = Field(
+        "example",
+        description="example: each generated image against its own digit (for conditions that fix the attributes); "
+        "distribution: the batch's sorted values against the real digits' (for conditions that do not, such as "
+        "captions: the generated attributes are asked to be spread like the data's, not to copy each digit)",
+    )
     sharpness: float = Field(16.0, gt=0, le=1000, description="slope of the soft threshold at half intensity")
     upsample: int = Field(2, ge=1, le=8, description="bilinear upsampling before measuring")

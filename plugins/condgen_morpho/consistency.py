@@ -9,6 +9,14 @@ adds that measurement to the model's objective: the soft measurements
 condition, against x (decoder). Each attribute's difference is divided by its
 spread over the batch's real digits, so the weights do not depend on units.
 
+``match: example`` compares each image with its own digit: right when the
+condition fixes the attributes (morpho's). A caption names a bin at most, so a
+text model cannot reproduce each digit's exact thickness, and asking it to
+fights the likelihood; ``match: distribution`` compares the batch's sorted
+values with the real digits' sorted values instead (one-dimensional optimal
+transport), which removes a bias at every quantile without asking any one
+image to copy its digit.
+
 It has no parameters and no update of its own (``optimizer()`` is ``None``),
 and needs nothing from the dataset: any grayscale image dataset can use it.
 """
@@ -54,7 +62,10 @@ class AttributeConsistency(nn.Module):
         spread = real.std(0).clamp(min=1e-3) if len(real) > 1 else torch.ones_like(real[0])
 
         def mismatch(images: torch.Tensor) -> torch.Tensor:
-            return ((self._measure(images) - real) / spread).pow(2).sum(1).mean()
+            generated = self._measure(images)
+            if c.match == "distribution":  # 1-D optimal transport per attribute: sorted against sorted
+                return ((generated.sort(0).values - real.sort(0).values) / spread).pow(2).sum(1).mean()
+            return ((generated - real) / spread).pow(2).sum(1).mean()
 
         terms = []
         if c.lambda_reconstruction:

@@ -85,3 +85,15 @@ def test_a_run_with_it_resumes_to_identical_weights(tiny_recipe, cli) -> None:
     assert code == 0, err
     assert_same_tensors(checkpoint(straight)["model"], checkpoint(interrupted)["model"])
     assert without_timings(metrics(straight)) == without_timings(metrics(interrupted))
+
+
+def test_distribution_matching_asks_for_the_datas_spread_not_for_each_digit() -> None:
+    x = digits()
+    shuffled = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))]
+    by_example = {t.name: t.value.item() for t in head().model_losses(step_with(x, shuffled))}
+    by_distribution = {t.name: t.value.item() for t in head(match="distribution").model_losses(step_with(x, shuffled))}
+    assert by_example["consistency_reconstruction"] > 1
+    assert by_distribution["consistency_reconstruction"] == pytest.approx(0, abs=1e-9)
+    thicker = torch.nn.functional.max_pool2d(shuffled, 3, 1, 1)
+    (term, _) = head(match="distribution").model_losses(step_with(x, thicker))
+    assert term.value.item() > 1
