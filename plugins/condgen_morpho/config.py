@@ -65,5 +65,10 @@ class ConsistencyConfig(condgen.ComponentConfig):
         "distribution: the batch's sorted values against the real digits' (for conditions that do not, such as "
         "captions: the generated attributes are asked to be spread like the data's, not to copy each digit)",
     )
+    warmup_steps: int = Field(
+        1000, ge=0, le=10_000_000,
+        description="training steps over which the weights rise linearly from 0: an untrained decoder's grey "
+        "blobs measure as nothing like digits, and full weight then swamps the likelihood",
+    )
     sharpness: float = Field(16.0, gt=0, le=1000, description="slope of the soft threshold at half intensity")
     upsample: int = Field(2, ge=1, le=8, description="bilinear upsampling before measuring")

@@ -45,6 +45,8 @@ class AttributeConsistency(nn.Module):
                 f"The attribute_consistency head measures grayscale images, x of shape (1, H, W); got {x_shape}."
             )
         self.config = config
+        #: training steps taken with this head: the warm-up's clock, checkpointed with the model so a resume continues it
+        self.register_buffer("steps", torch.zeros((), dtype=torch.long))
 
     def _measure(self, images: torch.Tensor) -> torch.Tensor:
         values = soft_measure(images, self.config.sharpness, self.config.upsample)
@@ -58,6 +60,9 @@ class AttributeConsistency(nn.Module):
 
     def model_losses(self, step: TrainingStep) -> list[ModelLoss]:
         c = self.config
+        if self.training:
+            self.steps += 1
+        ramp = (self.steps.float() / c.warmup_steps).clamp(max=1.0) if c.warmup_steps else 1.0
         real = self._measure(step.x).detach()
         spread = real.std(0).clamp(min=1e-3) if len(real) > 1 else torch.ones_like(real[0])
 
@@ -69,7 +74,7 @@ class AttributeConsistency(nn.Module):
 
         terms = []
         if c.lambda_reconstruction:
-            terms.append(ModelLoss("consistency_reconstruction", c.lambda_reconstruction * mismatch(step.x_f), BOTH))
+            terms.append(ModelLoss("consistency_reconstruction", ramp * c.lambda_reconstruction * mismatch(step.x_f), BOTH))
         if c.lambda_prior:
-            terms.append(ModelLoss("consistency_prior", c.lambda_prior * mismatch(step.x_p), DECODER))
+            terms.append(ModelLoss("consistency_prior", ramp * c.lambda_prior * mismatch(step.x_p), DECODER))
         return terms

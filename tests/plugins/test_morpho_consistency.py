@@ -25,6 +25,8 @@ def step_with(x: torch.Tensor, generated: torch.Tensor) -> TrainingStep:
 
 
 def head(**options) -> AttributeConsistency:
+    """The head at full weight from its first step, unless ``warmup_steps`` says otherwise."""
+    options = {"warmup_steps": 0, **options}
     return AttributeConsistency(ConsistencyConfig(**options), condgen.BuildContext(x_shape=(1, 28, 28)))
 
 
@@ -97,3 +99,16 @@ def test_distribution_matching_asks_for_the_datas_spread_not_for_each_digit() ->
     thicker = torch.nn.functional.max_pool2d(shuffled, 3, 1, 1)
     (term, _) = head(match="distribution").model_losses(step_with(x, thicker))
     assert term.value.item() > 1
+
+
+def test_the_weights_rise_over_the_warmup_steps_and_only_training_steps_count() -> None:
+    x = digits()
+    thicker = torch.nn.functional.max_pool2d(x, 3, 1, 1)
+    full = head().model_losses(step_with(x, thicker))[0].value.item()
+    warming = head(warmup_steps=4)
+    warming.eval()
+    assert warming.model_losses(step_with(x, thicker))[0].value.item() == 0  # evaluation does not move the clock
+    warming.train()
+    seen = [warming.model_losses(step_with(x, thicker))[0].value.item() for _ in range(6)]
+    assert seen == pytest.approx([full / 4, full / 2, 3 * full / 4, full, full, full])
+    assert int(warming.state_dict()["steps"]) == 6  # checkpointed: a resumed run continues the ramp
