@@ -146,6 +146,7 @@ def _networks(resolved: ResolvedRecipe, dataset: Any, resolve: Resolver) -> tupl
         condition_shape=tuple(dataset.condition_shape),
         latent_dim=model.latent_dim,
         resolve=resolve,
+        dataset=dataset,
     )
     heads = nn.ModuleDict(
         {name: _build_part(resolved, ("model", "heads", name), context) for name in resolved.recipe.model.heads}

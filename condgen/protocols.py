@@ -321,12 +321,15 @@ class Head(Protocol):
       :class:`condgen.ModelLoss` naming the encoder/decoder it trains);
       gradients then flow through the head's networks without updating them.
 
-    It is an ``nn.Module``, so its weights and buffers are checkpointed.
+    It is an ``nn.Module``, so its weights and buffers are checkpointed. A head
+    with nothing to learn (a fixed, differentiable measurement) returns ``None``
+    from ``optimizer()``: it has no update of its own and only its
+    ``model_losses`` count.
     """
 
     def parameters(self): ...
 
-    def optimizer(self) -> torch.optim.Optimizer: ...
+    def optimizer(self) -> torch.optim.Optimizer | None: ...
 
     def head_losses(self, step: TrainingStep) -> dict[str, torch.Tensor]: ...
 

@@ -431,6 +431,11 @@ def _check_head(part: Part, resolve, x_shape, condition_shape, data, steps, batc
     report.passed.append("satisfies the head protocol")
     x, condition = data
     optimizer = head.optimizer()
+    if optimizer is None:
+        if any(True for _ in head.parameters()):
+            raise fail("optimizer() is None, but the head has parameters that nothing would train")
+        report.passed.append("has no parameters and no update of its own")
+        return _check_model_losses(head, model, x, condition, batch_size, fail, report)
     owned = {id(p) for group in optimizer.param_groups for p in group["params"]}
     if owned != {id(p) for p in head.parameters()}:
         raise fail("optimizer() must optimise exactly the head's own parameters")
@@ -460,6 +465,14 @@ def _check_head(part: Part, resolve, x_shape, condition_shape, data, steps, batc
     after = evaluate()
     if not after < before:
         raise fail(f"{steps} steps of its own optimiser did not lower its loss ({before:.3f} -> {after:.3f})")
+    _check_model_losses(head, model, x, condition, batch_size, fail, report)
+    report.loss_before, report.loss_after = before, after
+    report.passed.append(f"{steps} steps of its optimiser lower its loss ({before:.3f} -> {after:.3f})")
+    return report
+
+
+def _check_model_losses(head, model, x, condition, batch_size, fail, report) -> CheckReport:
+    """Each of the head's terms is a scalar ModelLoss, and one that claims the decoder reaches it."""
     torch.manual_seed(0)  # after training: a head may build state (class centres, ...) in head_losses
     step = forward_step(model, x[:batch_size], condition[:batch_size], generate=True)
     terms = head.model_losses(step)
@@ -473,9 +486,6 @@ def _check_head(part: Part, resolve, x_shape, condition_shape, data, steps, batc
             if all(g is None or not g.abs().sum() for g in grads):
                 raise fail(f"model loss {term.name!r} claims to train the decoder but has no gradient for it")
     report.passed.append(f"model_losses gives {len(terms)} well-formed terms that reach the model")
-
-    report.loss_before, report.loss_after = before, after
-    report.passed.append(f"{steps} steps of its optimiser lower its loss ({before:.3f} -> {after:.3f})")
     return report
 
 

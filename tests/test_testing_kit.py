@@ -62,6 +62,10 @@ PARTNERS = {
 }
 
 
+#: heads that only add terms to the model's objective (a fixed measurement): no loss of their own to lower
+NOTHING_TO_LEARN = {("head", "attribute_consistency")}
+
+
 def test_the_builtins_cover_every_model_kind() -> None:
     """Guards the enumeration below: an empty or partial registry would make it pass vacuously."""
     assert {c.kind for c in BUILTINS} >= {"dataset", "conditioner", "encoder", "decoder", "prior"}
@@ -77,6 +81,8 @@ def test_every_builtin_passes_the_kit(component: Component, tiny_mnist: Path, ti
     )
     if component.kind == "logger":  # no loss: driven through a short run instead
         assert "start, log_metrics, log_images and finish run through a two-epoch run" in report.passed
+    elif (component.kind, component.name) in NOTHING_TO_LEARN:
+        assert "has no parameters and no update of its own" in report.passed
     else:
         assert report.loss_after < report.loss_before
     assert "config round-trips through JSON" in report.passed
@@ -151,8 +157,26 @@ class Prior(nn.Module):
         return D.Independent(D.Normal(loc, torch.ones_like(loc)), 1)
 
 
+class Forgotten(nn.Module):
+    """A head with weights but no optimiser: nothing would ever train them."""
+
+    def __init__(self, config, context):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(()))
+
+    def optimizer(self):
+        return None
+
+    def head_losses(self, step):
+        return {}
+
+    def model_losses(self, step):
+        return [condgen.ModelLoss("scaled", self.scale * step.x_p.mean(), frozenset({"decoder"}))]
+
+
 @condgen.hookimpl
 def register_components(register):
+    register("head", "forgotten", Forgotten, Config)
     register("decoder", "flat", FlatDecoder, Config)
     register("encoder", "tensor", TensorEncoder, Config)
     register("prior", "doubling", Prior, DoublingConfig)
@@ -167,6 +191,7 @@ def register_components(register):
         ("encoder", "tensor", "returned q(z|x,c) with a Tensor, not a torch.distributions.Distribution"),
         ("prior", "doubling", "its config changes in a JSON round-trip"),
         ("prior", "loose", "its config does not round-trip through JSON"),
+        ("head", "forgotten", "optimizer() is None, but the head has parameters that nothing would train"),
     ],
 )
 def test_a_broken_third_party_component_is_named_with_its_module_distribution_and_problem(

@@ -135,7 +135,9 @@ class Updates:
             role: make_optimizer(self.model_params[role], optimizer) for role in model_roles
         }
         for name, head in heads.items():
-            self.optimizers[name] = head.optimizer()
+            own = head.optimizer()
+            if own is not None:  # a head without parameters (a fixed measurement) has no update of its own
+                self.optimizers[name] = own
 
     # -- checkpoints -------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -190,7 +192,9 @@ class Updates:
         return self._model_update(stage.names, shared, check)
 
     def _head_update(self, name: str, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
-        optimizer = self.optimizers[name]
+        optimizer = self.optimizers.get(name)
+        if optimizer is None:
+            return {}
         terms = self.head_losses[name](shared.detached())
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()

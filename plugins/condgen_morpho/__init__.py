@@ -5,18 +5,22 @@
 - ``condgen_morpho.cache`` keeps the measurements beside the data, keyed by the
   images' hash and the measurement version;
 - the ``morpho`` dataset wraps any grayscale image dataset:
-  ``data: {name: morpho, base: {name: mnist}, attributes: [thickness, slant], label: true}``.
+  ``data: {name: morpho, base: {name: mnist}, attributes: [thickness, slant], label: true}``;
+- the ``attribute_consistency`` head (``condgen_morpho.consistency``) asks generated images to measure
+  like the digits they stand for, through differentiable stand-ins of the measurements
+  (``condgen_morpho.soft``).
 """
 
 from __future__ import annotations
 
 import condgen
 
-from .config import MorphoConfig
+from .config import ConsistencyConfig, MorphoConfig
 
-__all__ = ["MorphoConfig"]
+__all__ = ["ConsistencyConfig", "MorphoConfig"]
 
 
 @condgen.hookimpl
 def register_components(register):
     register("dataset", "morpho", "condgen_morpho.dataset:build", MorphoConfig)
+    register("head", "attribute_consistency", "condgen_morpho.consistency:AttributeConsistency", ConsistencyConfig)

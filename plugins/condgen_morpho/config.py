@@ -39,3 +39,36 @@ class MorphoConfig(condgen.ComponentConfig):
         if repeated:
             raise ValueError(f"each attribute may appear once; repeated: {', '.join(repeated)}")
         return names
+
+
+SoftAttribute = Literal["thickness", "slant", "area"]
+
+
+class ConsistencyConfig(condgen.ComponentConfig):
+    """The ``attribute_consistency`` head: generated images should measure like the digits they stand for."""
+
+    attributes: list[SoftAttribute] = Field(
+        default_factory=lambda: ["thickness", "slant"], min_length=1,
+        description="the measurements compared (differentiable stand-ins of measure's): thickness, slant, area",
+    )
+    lambda_reconstruction: float = Field(
+        10.0, ge=0, le=1e6, description="reconstructions x_f against their digit x (encoder and decoder)"
+    )
+    lambda_prior: float = Field(
+        10.0, ge=0, le=1e6,
+        description="prior samples x_p against the digit whose condition they were drawn for (decoder); "
+        "0 where the condition does not fix the attributes (a caption that may not name them)",
+    )
+    match: Literal["example", "distribution"] = Field(
+        "example",
+        description="example: each generated image against its own digit (for conditions that fix the attributes); "
+        "distribution: the batch's sorted values against the real digits' (for conditions that do not, such as "
+        "captions: the generated attributes are asked to be spread like the data's, not to copy each digit)",
+    )
+    warmup_steps: int = Field(
+        1000, ge=0, le=10_000_000,
+        description="training steps over which the weights rise linearly from 0: an untrained decoder's grey "
+        "blobs measure as nothing like digits, and full weight then swamps the likelihood",
+    )
+    sharpness: float = Field(16.0, gt=0, le=1000, description="slope of the soft threshold at half intensity")
+    upsample: int = Field(2, ge=1, le=8, description="bilinear upsampling before measuring")

@@ -1,0 +1,114 @@
+"""The ``attribute_consistency`` head: generated images are asked to measure like their digits, with no update of its own."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from condgen_morpho.config import ConsistencyConfig
+from condgen_morpho.consistency import AttributeConsistency
+from helpers import StopAtStep, assert_same_tensors, bar_images, checkpoint, metrics, train, without_timings
+from torch import distributions as D
+
+import condgen
+from condgen import TrainingStep
+from condgen.engine.trainer import Interrupted
+from condgen.testing import check_component
+
+HEAD = "model.heads={consistency: {name: attribute_consistency}}"
+
+
+def step_with(x: torch.Tensor, generated: torch.Tensor) -> TrainingStep:
+    """A training step whose reconstructions and prior samples are both ``generated``."""
+    z = torch.zeros(len(x), 2)
+    posterior = D.Independent(D.Normal(z, torch.ones_like(z)), 1)
+    return TrainingStep(x, torch.zeros(len(x), 10), posterior, z, None, x_f=generated, z_p=z, x_p=generated)
+
+
+def head(**options) -> AttributeConsistency:
+    """The head at full weight from its first step, unless ``warmup_steps`` says otherwise."""
+    options = {"warmup_steps": 0, **options}
+    return AttributeConsistency(ConsistencyConfig(**options), condgen.BuildContext(x_shape=(1, 28, 28)))
+
+
+def digits() -> torch.Tensor:
+    images, _ = bar_images(60, seed=2)
+    present = images.flatten(1).amax(1) > 0
+    return images[present, None].float() / 255
+
+
+def test_the_kit_accepts_a_head_without_parameters() -> None:
+    report = check_component("head", "attribute_consistency")
+    assert "has no parameters and no update of its own" in report.passed
+
+
+def test_images_that_measure_like_their_digits_cost_nothing_and_thicker_ones_cost_more_with_weight() -> None:
+    x = digits()
+    assert all(term.value.item() == 0 for term in head().model_losses(step_with(x, x.clone())))
+    thicker = torch.nn.functional.max_pool2d(x, 3, 1, 1)  # every stroke a pixel wider on each side
+    terms = {term.name: term for term in head().model_losses(step_with(x, thicker))}
+    assert terms["consistency_reconstruction"].roles == {"encoder", "decoder"}
+    assert terms["consistency_prior"].roles == {"decoder"}
+    assert terms["consistency_reconstruction"].value.item() > 1
+    doubled = {t.name: t.value for t in head(lambda_reconstruction=20.0).model_losses(step_with(x, thicker))}
+    assert doubled["consistency_reconstruction"].item() == pytest.approx(2 * terms["consistency_reconstruction"].value.item())
+    assert [t.name for t in head(lambda_prior=0.0).model_losses(step_with(x, thicker))] == ["consistency_reconstruction"]
+
+
+def test_its_gradient_thins_images_that_read_too_thick() -> None:
+    x = digits()
+    thicker = torch.nn.functional.max_pool2d(x, 3, 1, 1).requires_grad_(True)
+    consistency = head(attributes=["thickness"], lambda_prior=0.0)
+    (term,) = consistency.model_losses(step_with(x, thicker))
+    term.value.backward()
+    moved = (thicker - 0.3 * thicker.grad / thicker.grad.abs().max()).clamp(0, 1).detach()
+    (after,) = consistency.model_losses(step_with(x, moved))
+    assert after.value.item() < term.value.item()
+
+
+def test_colour_images_are_refused_with_a_message() -> None:
+    with pytest.raises(condgen.PluginError, match=r"grayscale images, x of shape \(1, H, W\)"):
+        AttributeConsistency(ConsistencyConfig(), condgen.BuildContext(x_shape=(3, 32, 32)))
+
+
+def test_a_recipe_with_it_trains_logs_its_terms_and_keeps_no_optimiser_for_it(tiny_recipe) -> None:
+    run = train(tiny_recipe, HEAD)
+    rows = metrics(run)
+    assert all("train_consistency_reconstruction" in row and "train_consistency_prior" in row for row in rows)
+    assert set(checkpoint(run)["optimizers"]) == {"encoder", "decoder"}
+
+
+@pytest.mark.slow
+def test_a_run_with_it_resumes_to_identical_weights(tiny_recipe, cli) -> None:
+    straight = train(tiny_recipe, HEAD)
+    with pytest.raises(Interrupted):
+        train(tiny_recipe, HEAD, reporter=StopAtStep(13))
+    (interrupted,) = set((tiny_recipe.parent / "runs").iterdir()) - {straight}
+    code, _, err = cli("run", "--resume", interrupted)
+    assert code == 0, err
+    assert_same_tensors(checkpoint(straight)["model"], checkpoint(interrupted)["model"])
+    assert without_timings(metrics(straight)) == without_timings(metrics(interrupted))
+
+
+def test_distribution_matching_asks_for_the_datas_spread_not_for_each_digit() -> None:
+    x = digits()
+    shuffled = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(0))]
+    by_example = {t.name: t.value.item() for t in head().model_losses(step_with(x, shuffled))}
+    by_distribution = {t.name: t.value.item() for t in head(match="distribution").model_losses(step_with(x, shuffled))}
+    assert by_example["consistency_reconstruction"] > 1
+    assert by_distribution["consistency_reconstruction"] == pytest.approx(0, abs=1e-9)
+    thicker = torch.nn.functional.max_pool2d(shuffled, 3, 1, 1)
+    (term, _) = head(match="distribution").model_losses(step_with(x, thicker))
+    assert term.value.item() > 1
+
+
+def test_the_weights_rise_over_the_warmup_steps_and_only_training_steps_count() -> None:
+    x = digits()
+    thicker = torch.nn.functional.max_pool2d(x, 3, 1, 1)
+    full = head().model_losses(step_with(x, thicker))[0].value.item()
+    warming = head(warmup_steps=4)
+    warming.eval()
+    assert warming.model_losses(step_with(x, thicker))[0].value.item() == 0  # evaluation does not move the clock
+    warming.train()
+    seen = [warming.model_losses(step_with(x, thicker))[0].value.item() for _ in range(6)]
+    assert seen == pytest.approx([full / 4, full / 2, 3 * full / 4, full, full, full])
+    assert int(warming.state_dict()["steps"]) == 6  # checkpointed: a resumed run continues the ramp
