@@ -27,6 +27,7 @@ stop together when one of them finds a fault.
 from __future__ import annotations
 
 import math
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import fields
 from typing import Any, Callable
 
@@ -172,10 +173,15 @@ class Updates:
 
     def forward(self, x: torch.Tensor, condition: torch.Tensor) -> TrainingStep:
         """The one forward pass every update of the step shares."""
+        with self.precision(x.device):
+            return self.forward_pass(self.model, x, condition, generate=bool(self.heads))
+
+    def precision(self, device: torch.device) -> AbstractContextManager[Any]:
+        """The lower precision every forward computation of the step runs in: the model's pass and each head's
+        losses (a head fed the bf16 images the decoder generated under autocast must run under it too)."""
         if self.autocast is None:
-            return self.forward_pass(self.model, x, condition, generate=bool(self.heads))
-        with torch.autocast(x.device.type, dtype=self.autocast):
-            return self.forward_pass(self.model, x, condition, generate=bool(self.heads))
+            return nullcontext()
+        return torch.autocast(device.type, dtype=self.autocast)
 
     def apply(self, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         """Every update in order on ``shared``."""
@@ -191,7 +197,8 @@ class Updates:
 
     def _head_update(self, name: str, shared: TrainingStep, check: Check) -> dict[str, torch.Tensor]:
         optimizer = self.optimizers[name]
-        terms = self.head_losses[name](shared.detached())
+        with self.precision(shared.x.device):
+            terms = self.head_losses[name](shared.detached())
         optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
         values = {f"{name}_{key}": value.detach() for key, value in terms.items()}
@@ -229,7 +236,8 @@ class Updates:
         kl = losses.kl if not self.free_bits else self._free_bits_kl(shared)
         kl = kl if self.kl_weight == 1.0 else self.kl_weight * kl
         objective = {role: losses.reconstruction if role == "decoder" else losses.reconstruction + kl for role in roles}
-        terms = [term for name in self.heads for term in self.model_losses[name](shared)]
+        with self.precision(shared.x.device):
+            terms = [term for name in self.heads for term in self.model_losses[name](shared)]
         for term in terms:
             values[term.name] = term.value.detach()
             for role in roles:
