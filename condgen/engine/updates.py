@@ -251,12 +251,26 @@ class Updates:
             params = self.model_params[role]
             grads = torch.autograd.grad(objective[role], params, retain_graph=i < len(roles) - 1, allow_unused=True)
             for param, grad in zip(params, grads):
-                param.grad = grad
+                param.grad = _in_layout_of(param, grad)
         self.sync.reduce([param for role in roles for param in self.model_params[role]])
         for role in roles:
             self._clip(self.model_params[role])
             self.optimizers[role].step()
         return values
+
+
+def _in_layout_of(param: nn.Parameter, grad: torch.Tensor | None) -> torch.Tensor | None:
+    """``grad`` in ``param``'s memory layout.
+
+    A compiled backward can return a weight's gradient in another layout (a transposed convolution's, in
+    channels-last strides); ``backward()`` copies such a gradient into the parameter's layout, but
+    ``torch.autograd.grad`` hands it over as it is, and torch's fused optimisers update parameter and gradient
+    entry by entry in memory order: left as it was, it moved the wrong weights (the compiled Morpho-MNIST
+    recipe's first epoch ended at a test -ELBO of 127.68 against the eager 120.23).
+    """
+    if grad is None or grad.stride() == param.stride():
+        return grad
+    return torch.empty_like(param).copy_(grad)
 
 
 def _per_dimension(dist: torch.distributions.Distribution) -> torch.distributions.Distribution:
