@@ -56,7 +56,7 @@ def test_auto_leaves_short_runs_heads_and_compilerless_cpus_eager(monkeypatch) -
     monkeypatch.setattr(compiled, "cxx_found", lambda: True)
     assert not wants_compile("auto", CPU, AUTO_CPU_MIN_STEPS - 1)  # compiling would not be repaid
     assert not wants_compile("auto", CPU, 10**6, heads=True)  # measured slower than eager with heads
-    assert not wants_compile("auto", CPU, 10**6, convolutional=True)  # slower, and trained differently
+    assert not wants_compile("auto", CPU, 10**6, convolutional=True)  # measured slower than eager
     monkeypatch.setattr(compiled, "cxx_found", lambda: False)
     assert not wants_compile("auto", CPU, 10**6)
 
