@@ -31,7 +31,7 @@ from condgen.engine.trainer import Trainer, build_parts
 from condgen.compose import build_model
 from condgen.optim import make_optimizer
 from condgen.recipe import load_recipe
-from throughput import full_run_compile
+from throughput import full_run_compile, full_run_precision
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
                 bare.append(n / seconds)
             ratio = statistics.median(ours) / statistics.median(bare)
             ratios.append(ratio)
-            table.add_row(recipe.name, str(torch.get_num_threads()), compile_, f"{statistics.median(ours):,.0f}",
+            step = f"{compile_}, {full_run_precision(recipe, args.settings)}"
+            table.add_row(recipe.name, str(torch.get_num_threads()), step, f"{statistics.median(ours):,.0f}",
                           f"{statistics.median(bare):,.0f}", f"{ratio:.2f}")
     Console().print(table)
     print(f"lowest condgen/bare: {min(ratios):.2f}")

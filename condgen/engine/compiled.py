@@ -52,9 +52,9 @@ def wants_compile(
     """Whether ``setting`` compiles on ``device`` for a run of ``planned_steps`` steps, with or without
     ``heads``, for a model with or without convolutions (the ``auto`` rule).
 
-    On a CPU, steps with heads or convolutions stay eager: compiled, they measured slower than eager, and the
-    conv decoder's compiled step also trained differently (the Morpho-MNIST recipe's first epoch ended at a test
-    -ELBO of 127.68 compiled against 120.23 eager), which is not understood yet.
+    On a CPU, steps with heads or convolutions stay eager: compiled, they measured slower than eager. (A compiled
+    conv decoder also trained differently until the model update copied each gradient into its weight's memory
+    layout: see ``updates._in_layout_of``.)
     """
     if setting != "auto":
         return setting == "on"

@@ -52,6 +52,7 @@ from .distributed import SINGLE, World, rank_seed, resolve_device, shard
 from .ema import WeightAverage
 from .loggers import Loggers
 from .loop_state import LoopState, StepLog, rng_state
+from .precision import autocast_dtype
 from .run_dir import RunDir
 from .schedules import LearningRates, kl_weight
 from .selection import Selection
@@ -205,7 +206,7 @@ class Trainer:
         compiler = Compiler(wanted, reporter.warn)
         self.updates = Updates(
             self.model, self.heads, settings.update_order, settings.optimizer, settings.kl_weight, sync, compiler,
-            autocast=torch.bfloat16 if settings.precision == "bf16" else None,
+            autocast=autocast_dtype(settings.precision, self.device),
             grad_clip=settings.grad_clip,
             free_bits=0.0 if settings.kl_schedule is None else settings.kl_schedule.free_bits,
         )

@@ -124,9 +124,10 @@ class TrainerSection(Strict):
     #: on CPUs for head-less runs of 10,000+ steps (condgen/engine/compiled.py: the measured rule); a failed compile
     #: falls back to eager.
     compile: Literal["off", "on", "auto"] = "auto"
-    #: ``bf16``: the training step's forward pass under autocast to bfloat16 (weights, gradients, optimiser
-    #: state and checkpoints stay float32; the test -ELBO is computed in float32).
-    precision: Literal["fp32", "bf16"] = "fp32"
+    #: ``bf16``: the training step's forward computations (model and heads) under autocast to bfloat16 (weights,
+    #: gradients, optimiser state and checkpoints stay float32; the test -ELBO is computed in float32). ``auto``:
+    #: bf16 on CPUs with native bfloat16 instructions, else fp32 (condgen/engine/precision.py: the measured rule).
+    precision: Literal["auto", "fp32", "bf16"] = "auto"
 
     @field_validator("compile", mode="before")
     @classmethod

@@ -87,6 +87,7 @@ def test_resume_after_ctrl_c_reaches_the_uninterrupted_weights(tiny_recipe, cli,
         "trainer.compile=off",
         pytest.param("trainer.compile=on", marks=pytest.mark.slow),  # compiling takes minutes on a busy CPU
         "trainer.precision=bf16",
+        "trainer.precision=fp32",  # the default is auto: bf16 on CPUs with native bfloat16
     ],
 )
 def test_each_speed_switch_trains_and_resumes_to_the_uninterrupted_weights(tiny_recipe, cli, switch) -> None:
