@@ -69,7 +69,7 @@ def load_run(path: Path, checkpoint: str | None = None, *, allow_plugins: bool =
     resolved = load_recipe(run.recipe, saved_run=True)  # the data need not be here: its state is in the checkpoint
     if state["recipe_digest"] != resolved.digest():
         raise edited_recipe_error(run)
-    composed = build_model(resolved, state.get("dataset"))
+    composed = build_model(resolved, state.get("dataset"), check_memory=False)  # its weights are loaded already
     weights = "ema" if "ema" in state else "trained"
     try:
         composed.model.load_state_dict(state["ema"]["weights"] if weights == "ema" else state["model"])
