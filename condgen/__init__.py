@@ -61,6 +61,8 @@ _EXPORTS = {
     "ComponentConfig": "registry",
     "checks_data": "registry",
     "ModelLoss": "training_step",
+    "ENCODER_AND_DECODER": "training_step",
+    "DECODER_ONLY": "training_step",
     "TrainingStep": "training_step",
     "Run": "api",
     "load_run": "api",
@@ -113,7 +115,7 @@ if TYPE_CHECKING:  # what a type checker and an IDE see: the same names, importe
     )
     from .optim import OptimizerConfig, make_optimizer
     from .registry import KINDS, ComponentConfig, checks_data
-    from .training_step import ModelLoss, TrainingStep
+    from .training_step import DECODER_ONLY, ENCODER_AND_DECODER, ModelLoss, TrainingStep
     from .api import Run, load_run, train
 
 __all__ = ["__version__", *_EXPORTS]  # the public names are exactly the lazily loaded ones

@@ -35,6 +35,12 @@ class Losses:
         }
 
 
+#: the ``roles`` of a term that trains both networks (reconstruction-side terms) and of one only the decoder
+#: sees (terms on prior samples, which no encoder produced)
+ENCODER_AND_DECODER = frozenset({"encoder", "decoder"})
+DECODER_ONLY = frozenset({"decoder"})
+
+
 class ModelLoss(NamedTuple):
     """A term a head adds to the model's losses, and which model networks it trains.
 

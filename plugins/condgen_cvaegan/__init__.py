@@ -30,12 +30,6 @@ import condgen
 from condgen import OptimizerConfig
 
 
-BOTH = frozenset({"encoder", "decoder"})
-
-
-DECODER = frozenset({"decoder"})
-
-
 def _gan_optimizer() -> OptimizerConfig:
     return OptimizerConfig(name="adam", lr=2e-4, betas=(0.5, 0.999))
 

@@ -7,8 +7,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import condgen
-from condgen import ModelLoss, TrainingStep, make_optimizer
-from . import BOTH, DECODER, HeadConfig
+from condgen import DECODER_ONLY, ENCODER_AND_DECODER, ModelLoss, TrainingStep, make_optimizer
+from . import HeadConfig
 
 
 class FeatureNet(nn.Module):
@@ -85,8 +85,8 @@ class Classifier(nn.Module):
             mean_matching = prior.sum() * 0
         c = self.config
         return [
-            ModelLoss("C_pairwise", c.lambda_pairwise * _pairwise(real.detach(), fake), BOTH),
-            ModelLoss("C_mean", c.lambda_mean * mean_matching, DECODER),
+            ModelLoss("C_pairwise", c.lambda_pairwise * _pairwise(real.detach(), fake), ENCODER_AND_DECODER),
+            ModelLoss("C_mean", c.lambda_mean * mean_matching, DECODER_ONLY),
         ]
 
 
@@ -117,6 +117,6 @@ class Discriminator(nn.Module):
         mean_matching = 0.5 * (real.detach().mean(0) - prior.mean(0)).pow(2).sum()
         c = self.config
         return [
-            ModelLoss("D_pairwise", c.lambda_pairwise * _pairwise(real.detach(), fake), BOTH),
-            ModelLoss("D_mean", c.lambda_mean * mean_matching, DECODER),
+            ModelLoss("D_pairwise", c.lambda_pairwise * _pairwise(real.detach(), fake), ENCODER_AND_DECODER),
+            ModelLoss("D_mean", c.lambda_mean * mean_matching, DECODER_ONLY),
         ]

@@ -27,14 +27,10 @@ import torch
 from torch import nn
 
 import condgen
-from condgen import ModelLoss, TrainingStep
+from condgen import DECODER_ONLY, ENCODER_AND_DECODER, ModelLoss, TrainingStep
 
 from .config import ConsistencyConfig
 from .soft import soft_measure
-
-BOTH = frozenset({"encoder", "decoder"})
-DECODER = frozenset({"decoder"})
-
 
 class AttributeConsistency(nn.Module):
     def __init__(self, config: ConsistencyConfig, context: condgen.BuildContext) -> None:
@@ -74,7 +70,8 @@ class AttributeConsistency(nn.Module):
 
         terms = []
         if c.lambda_reconstruction:
-            terms.append(ModelLoss("consistency_reconstruction", ramp * c.lambda_reconstruction * mismatch(step.x_f), BOTH))
+            value = ramp * c.lambda_reconstruction * mismatch(step.x_f)
+            terms.append(ModelLoss("consistency_reconstruction", value, ENCODER_AND_DECODER))
         if c.lambda_prior:
-            terms.append(ModelLoss("consistency_prior", ramp * c.lambda_prior * mismatch(step.x_p), DECODER))
+            terms.append(ModelLoss("consistency_prior", ramp * c.lambda_prior * mismatch(step.x_p), DECODER_ONLY))
         return terms

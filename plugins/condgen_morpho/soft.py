@@ -22,9 +22,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-SOFT_ATTRIBUTES = ("thickness", "slant", "area")
-
-
 def soft_measure(images: torch.Tensor, sharpness: float = 16.0, upsample: int = 2) -> dict[str, torch.Tensor]:
     """``{attribute: (n,)}`` for images (n, 1, H, W) in [0, 1]; an empty image gives area 0 and finite values."""
     if images.dim() != 4 or images.shape[1] != 1:

@@ -56,7 +56,7 @@ class __CLASS__(nn.Module):
 
     def model_losses(self, step: condgen.TrainingStep) -> list[condgen.ModelLoss]:
         term = self.config.weight * self.loss(step.x_p, step.condition)
-        return [condgen.ModelLoss("__NAME___consistency", term, frozenset({"decoder"}))]
+        return [condgen.ModelLoss("__NAME___consistency", term, condgen.DECODER_ONLY)]
 
 
 @condgen.hookimpl
