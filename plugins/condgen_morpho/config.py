@@ -17,6 +17,14 @@ import condgen
 Attribute = Literal["thickness", "slant", "width", "height", "area"]
 
 
+def _each_once(names: list[str]) -> list[str]:
+    """An attribute listed twice would be a second condition column (morpho) or a doubled weight (the head)."""
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"each attribute may appear once; repeated: {', '.join(repeated)}")
+    return names
+
+
 class MorphoConfig(condgen.ComponentConfig):
     base: Annotated[condgen.ComponentBlock, condgen.BlockKind("dataset")] = Field(
         description="the grayscale image dataset to measure: any dataset plugin whose x has shape (1, H, W), in [0, 1]"
@@ -35,10 +43,7 @@ class MorphoConfig(condgen.ComponentConfig):
     @field_validator("attributes")
     @classmethod
     def _distinct(cls, names: list[str]) -> list[str]:
-        repeated = sorted({name for name in names if names.count(name) > 1})
-        if repeated:
-            raise ValueError(f"each attribute may appear once; repeated: {', '.join(repeated)}")
-        return names
+        return _each_once(names)
 
 
 SoftAttribute = Literal["thickness", "slant", "area"]
@@ -72,3 +77,8 @@ class ConsistencyConfig(condgen.ComponentConfig):
     )
     sharpness: float = Field(16.0, gt=0, le=1000, description="slope of the soft threshold at half intensity")
     upsample: int = Field(2, ge=1, le=8, description="bilinear upsampling before measuring")
+
+    @field_validator("attributes")
+    @classmethod
+    def _distinct(cls, names: list[str]) -> list[str]:
+        return _each_once(names)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from condgen_morpho.config import ConsistencyConfig
+from condgen_morpho.config import ConsistencyConfig, MorphoConfig
 from condgen_morpho.consistency import AttributeConsistency
 from helpers import StopAtStep, assert_same_tensors, bar_images, checkpoint, metrics, train, without_timings
 from torch import distributions as D
@@ -63,6 +63,14 @@ def test_its_gradient_thins_images_that_read_too_thick() -> None:
     moved = (thicker - 0.3 * thicker.grad / thicker.grad.abs().max()).clamp(0, 1).detach()
     (after,) = consistency.model_losses(step_with(x, moved))
     assert after.value.item() < term.value.item()
+
+
+@pytest.mark.parametrize(
+    "config, required", [(ConsistencyConfig, {}), (MorphoConfig, {"base": {"name": "mnist"}})], ids=["head", "dataset"]
+)
+def test_an_attribute_named_twice_is_refused(config, required) -> None:
+    with pytest.raises(ValueError, match="each attribute may appear once; repeated: thickness"):
+        config(**required, attributes=["thickness", "slant", "thickness"])
 
 
 def test_colour_images_are_refused_with_a_message() -> None:
