@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+
+from helpers import needs_permissions
 
 BLOCK_RECIPE = """\
 name: tiny
@@ -174,7 +175,7 @@ def test_output_folder_under_a_regular_file(tmp_path, tiny_recipe, cli) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "data", "tiny.yaml"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+@needs_permissions(covered_by=test_output_folder_under_a_regular_file)
 def test_read_only_output_folder(tmp_path, tiny_recipe, cli) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from condgen.engine.array_cache import cached_arrays
+from helpers import needs_permissions
 
 KEY = "a" * 64
 VERSION = 3
@@ -157,7 +158,17 @@ def test_a_pickled_object_array_is_never_unpickled_and_counts_as_not_cached(tmp_
     assert_stored_under(path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_folder_that_is_a_file_warns_and_still_returns_the_arrays(tmp_path) -> None:
+    # Works as root too: nothing can be created under a file.
+    blocker = tmp_path / "data"
+    blocker.write_text("not a folder")
+    with pytest.warns(UserWarning, match="could not cache the test arrays"):
+        got = cached(blocker / "cache" / "arrays.npz", Computation())
+    assert_computed_values(got)
+    assert blocker.read_text() == "not a folder"
+
+
+@needs_permissions(covered_by=test_a_folder_that_is_a_file_warns_and_still_returns_the_arrays)
 def test_a_read_only_folder_warns_and_still_returns_the_arrays(tmp_path) -> None:
     folder = tmp_path / "cache"
     folder.mkdir()
@@ -174,13 +185,3 @@ def test_a_read_only_folder_warns_and_still_returns_the_arrays(tmp_path) -> None
     assert_computed_values(got)
     assert computation.calls == 2  # nothing was stored, so nothing could be read
     assert list(folder.iterdir()) == []  # no temporary file either
-
-
-def test_a_folder_that_is_a_file_warns_and_still_returns_the_arrays(tmp_path) -> None:
-    # Works as root too: nothing can be created under a file.
-    blocker = tmp_path / "data"
-    blocker.write_text("not a folder")
-    with pytest.warns(UserWarning, match="could not cache the test arrays"):
-        got = cached(blocker / "cache" / "arrays.npz", Computation())
-    assert_computed_values(got)
-    assert blocker.read_text() == "not a folder"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from condgen.engine.run_dir import RunDir, create_run_dir, open_run_dir
 from condgen.engine.session import check_output_dir
 from condgen.errors import CheckpointError, OutputError
+from helpers import needs_permissions
 
 
 def test_run_folder_is_named_after_the_recipe_and_time(tmp_path) -> None:
@@ -38,7 +38,7 @@ def test_output_folder_under_a_regular_file_is_refused(tmp_path) -> None:
     assert blocker.read_text() == ""
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+@needs_permissions(covered_by=test_output_folder_under_a_regular_file_is_refused)
 def test_read_only_output_folder_is_refused(tmp_path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()

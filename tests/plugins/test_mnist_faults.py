@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from condgen.engine.checkpoint import load_checkpoint
-from helpers import RAW_NAMES
+from helpers import RAW_NAMES, needs_permissions
 
 TRAIN_IMAGES, TRAIN_LABELS = RAW_NAMES["train"]
 TEST_IMAGES, TEST_LABELS = RAW_NAMES["test"]
@@ -128,7 +128,7 @@ def test_output_folder_that_cannot_be_made(tiny_recipe, tmp_path, cli, where):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blocker", "data", "tiny.yaml"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through folder permissions")
+@needs_permissions(covered_by=test_output_folder_that_cannot_be_made)
 def test_output_folder_without_write_permission(tiny_recipe, tmp_path, cli):
     locked = tmp_path / "locked"
     locked.mkdir()
