@@ -4,7 +4,6 @@ the run folder is rewritten on its account; run.json and a missing checkpoint ar
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 import torch
 
 from condgen.engine.checkpoint import CHECKSUM_KEY, load_checkpoint, save_checkpoint
+from helpers import needs_permissions
 
 
 def snapshot(run: Path) -> dict[str, bytes]:
@@ -103,9 +103,25 @@ def test_a_checkpoint_that_is_not_a_file_is_reported_as_such(run_copy, cli) -> N
     assert code == 2 and "last.pt is not a file" in err
 
 
+PROC_MEM = Path("/proc/self/mem")
+
+
+@pytest.mark.skipif(not PROC_MEM.is_file(), reason="needs Linux's /proc")
+def test_a_checkpoint_whose_read_fails_is_reported_as_unreadable_not_corrupted(run_copy, cli) -> None:
+    # Works as root too: a process's own memory file fails to read at offset 0 (nothing is mapped there) with
+    # EIO, the error a failing disk gives.
+    path = run_copy / "checkpoints" / "last.pt"
+    path.unlink()
+    path.symlink_to(PROC_MEM)
+    code, _, err = cli("sample", run_copy)
+    text = " ".join(err.split())
+    assert code == 2 and "Traceback" not in err
+    assert f"Checkpoint {str(path)!r} cannot be read: Input/output error" in text
+    assert "permissions (and the disk)" in text and "corrupted" not in text
+
+
+@needs_permissions(covered_by=test_a_checkpoint_whose_read_fails_is_reported_as_unreadable_not_corrupted)
 def test_an_unreadable_checkpoint_is_not_called_corrupted(run_copy) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads files without read permission")
     path = run_copy / "checkpoints" / "last.pt"
     path.chmod(0)
     try:
