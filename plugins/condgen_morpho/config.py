@@ -76,7 +76,7 @@ class ConsistencyConfig(condgen.ComponentConfig):
     margin: float = Field(
         0.1, ge=0, le=10,
         description="with match: bin, how far inside its bin's edges a prior sample is asked to land, in units of "
-        "the attribute's spread over the batch",
+        "the attribute's spread over the batch (over half a bin's width, a middle bin pulls to its centre)",
     )
     edge_momentum: float = Field(
         0.99, ge=0, lt=1,
