@@ -64,11 +64,24 @@ class ConsistencyConfig(condgen.ComponentConfig):
         description="prior samples x_p against the digit whose condition they were drawn for (decoder); "
         "0 where the condition does not fix the attributes (a caption that may not name them)",
     )
-    match: Literal["example", "distribution"] = Field(
+    match: Literal["example", "distribution", "bin"] = Field(
         "example",
         description="example: each generated image against its own digit (for conditions that fix the attributes); "
         "distribution: the batch's sorted values against the real digits' (for conditions that do not, such as "
-        "captions: the generated attributes are asked to be spread like the data's, not to copy each digit)",
+        "captions: the generated attributes are asked to be spread like the data's, not to copy each digit); "
+        "bin: reconstructions as in example, and each prior sample only asked to fall in the bin (equal-count "
+        "bins of the data, `bins` of them) its digit falls in (for conditions that name a bin: captions)",
+    )
+    bins: int = Field(3, ge=2, le=100, description="with match: bin, how many equal-count bins (captions: 3)")
+    margin: float = Field(
+        0.1, ge=0, le=10,
+        description="with match: bin, how far inside its bin's edges a prior sample is asked to land, in units of "
+        "the attribute's spread over the batch (over half a bin's width, a middle bin pulls to its centre)",
+    )
+    edge_momentum: float = Field(
+        0.99, ge=0, lt=1,
+        description="with match: bin, the bin edges are a running average of each batch's quantiles; this much of "
+        "the old estimate is kept per step",
     )
     warmup_steps: int = Field(
         1000, ge=0, le=10_000_000,

@@ -17,7 +17,17 @@ values with the real digits' sorted values instead (one-dimensional optimal
 transport), which removes a bias at every quantile without asking any one
 image to copy its digit.
 
-It has no parameters and no update of its own (``optimizer()`` is ``None``),
+``match: bin`` is for conditions that name a bin (a caption's "thin",
+"medium", "thick"): a prior sample is asked only to land in the bin its digit
+lies in (equal-count bins of the data's soft measurement, edges a running
+average of each batch's quantiles, kept in the checkpoint), ``margin`` inside
+its edges, a squared hinge that is zero within. Inside the bin nothing pulls,
+so the likelihood keeps the spread within it; what is pulled in is the tail a
+Gaussian prior spills over the bin's edges, and the decoder's mean drifting
+thick (README, text). Reconstructions are matched per example, as with
+``example``.
+
+It has no parameters (buffers only: the step count and the bin edges) and no update of its own (``optimizer()`` is ``None``),
 and needs nothing from the dataset: any grayscale image dataset can use it.
 """
 
@@ -43,6 +53,9 @@ class AttributeConsistency(nn.Module):
         self.config = config
         #: training steps taken with this head: the warm-up's clock, checkpointed with the model so a resume continues it
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
+        if config.match == "bin":
+            #: each attribute's inner bin edges in soft-measure units, set from the first training batch
+            self.register_buffer("edges", torch.zeros(len(config.attributes), config.bins - 1))
 
     def _measure(self, images: torch.Tensor) -> torch.Tensor:
         values = soft_measure(images, self.config.sharpness, self.config.upsample)
@@ -68,10 +81,35 @@ class AttributeConsistency(nn.Module):
                 return ((generated.sort(0).values - real.sort(0).values) / spread).pow(2).sum(1).mean()
             return ((generated - real) / spread).pow(2).sum(1).mean()
 
+        def outside_bin(images: torch.Tensor) -> torch.Tensor:
+            generated = self._measure(images)
+            low, high = self._bin_of(real)
+            inset = c.margin * spread
+            short = (low + inset - generated).clamp(min=0)
+            over = (generated - high + inset).clamp(min=0)
+            return ((short + over) / spread).pow(2).sum(1).mean()
+
         terms = []
         if c.lambda_reconstruction:
             value = ramp * c.lambda_reconstruction * mismatch(step.x_f)
             terms.append(ModelLoss("consistency_reconstruction", value, ENCODER_AND_DECODER))
         if c.lambda_prior:
-            terms.append(ModelLoss("consistency_prior", ramp * c.lambda_prior * mismatch(step.x_p), DECODER_ONLY))
+            prior = outside_bin(step.x_p) if c.match == "bin" else mismatch(step.x_p)
+            terms.append(ModelLoss("consistency_prior", ramp * c.lambda_prior * prior, DECODER_ONLY))
         return terms
+
+    def _bin_of(self, real: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The lower and upper edge (n, attributes) of the bin each real digit lies in; training updates the edges."""
+        bins = self.config.bins
+        levels = torch.arange(1, bins, dtype=real.dtype, device=real.device) / bins
+        batch = torch.quantile(real, levels, dim=0).T  # (attributes, bins - 1)
+        if self.training:  # the step count is already this step's: 1 on the first batch
+            keep = self.config.edge_momentum
+            self.edges.copy_(torch.where(self.steps <= 1, batch, keep * self.edges + (1 - keep) * batch))
+        edges = torch.where(self.steps == 0, batch, self.edges)  # never trained: this batch's own quantiles
+        which = (real.unsqueeze(-1) >= edges).sum(-1)  # (n, attributes): 0 .. bins - 1
+        infinite = torch.full_like(edges[:, :1], float("inf"))
+        lower = torch.cat([-infinite, edges], 1).expand(len(real), -1, -1)
+        upper = torch.cat([edges, infinite], 1).expand(len(real), -1, -1)
+        index = which.unsqueeze(-1)
+        return lower.gather(2, index)[..., 0], upper.gather(2, index)[..., 0]

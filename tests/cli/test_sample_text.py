@@ -17,7 +17,8 @@ model:
   encoder: {{name: mlp, hidden: [32], latent_dim: 2}}
   decoder: {{name: mlp, hidden: [32]}}
   prior: {{name: conditional, hidden: [16]}}
-trainer: {{epochs: 1, batch_size: 50}}
+  heads: {{consistency: {{name: attribute_consistency, match: bin, warmup_steps: 2}}}}  # as the shipped text recipe
+trainer: {{epochs: 1, batch_size: 50, update_order: [consistency, model]}}
 output: {{dir: {out}}}
 """
 

@@ -78,8 +78,9 @@ def test_colour_images_are_refused_with_a_message() -> None:
         AttributeConsistency(ConsistencyConfig(), condgen.BuildContext(x_shape=(3, 32, 32)))
 
 
-def test_a_recipe_with_it_trains_logs_its_terms_and_keeps_no_optimiser_for_it(tiny_recipe) -> None:
-    run = train(tiny_recipe, HEAD)
+@pytest.mark.parametrize("match", ["example", "bin"])
+def test_a_recipe_with_it_trains_logs_its_terms_and_keeps_no_optimiser_for_it(tiny_recipe, match) -> None:
+    run = train(tiny_recipe, HEAD.replace("}}", f", match: {match}}}}}"))
     rows = metrics(run)
     assert all("train_consistency_reconstruction" in row and "train_consistency_prior" in row for row in rows)
     assert set(checkpoint(run)["optimizers"]) == {"encoder", "decoder"}
@@ -120,3 +121,41 @@ def test_the_weights_rise_over_the_warmup_steps_and_only_training_steps_count() 
     seen = [warming.model_losses(step_with(x, thicker))[0].value.item() for _ in range(6)]
     assert seen == pytest.approx([full / 4, full / 2, 3 * full / 4, full, full, full])
     assert int(warming.state_dict()["steps"]) == 6  # checkpointed: a resumed run continues the ramp
+
+
+def test_bin_matching_asks_a_prior_sample_only_to_land_in_its_digits_bin() -> None:
+    x = digits()
+    binned = head(match="bin", attributes=["thickness"], margin=0.0)
+    assert [t.value.item() for t in binned.model_losses(step_with(x, x.clone()))] == [0, 0]
+    thickness = binned._measure(x)[:, 0]
+    top = thickness >= binned.edges[0, 1]  # the thick bin has no upper edge
+    assert 0 < int(top.sum()) < len(x)
+    thicker_at_top = torch.where(top[:, None, None, None], torch.nn.functional.max_pool2d(x, 3, 1, 1), x)
+    by_bin = {t.name: t.value.item() for t in binned.model_losses(step_with(x, thicker_at_top))}
+    by_example = {t.name: t.value.item() for t in head(attributes=["thickness"]).model_losses(step_with(x, thicker_at_top))}
+    assert by_example["consistency_prior"] > 1
+    assert by_bin["consistency_prior"] == 0  # thicker but still thick: nothing to pull
+    assert by_bin["consistency_reconstruction"] == pytest.approx(by_example["consistency_reconstruction"])
+    thickest = x[thickness.argmax()].expand_as(x)  # every prior sample the thickest digit
+    (_, prior) = binned.model_losses(step_with(x, thickest))
+    assert prior.value.item() > 1
+    inset = head(match="bin", attributes=["thickness"], margin=0.5).model_losses(step_with(x, x.clone()))[1]
+    assert inset.value.item() > 0  # a margin asks digits near an edge to move inside it
+
+
+def test_bin_edges_are_running_quantiles_that_only_training_moves_and_the_checkpoint_keeps() -> None:
+    x = digits()
+    first, second = x[: len(x) // 2], x[len(x) // 2 :]
+    binned = head(match="bin", attributes=["thickness", "slant"], bins=4, edge_momentum=0.9)
+    quantiles = lambda images: torch.quantile(binned._measure(images), torch.tensor([0.25, 0.5, 0.75]), dim=0).T
+    binned.model_losses(step_with(first, first))
+    assert torch.allclose(binned.edges, quantiles(first))
+    binned.model_losses(step_with(second, second))
+    expected = 0.9 * quantiles(first) + 0.1 * quantiles(second)
+    assert torch.allclose(binned.edges, expected)
+    binned.eval()
+    binned.model_losses(step_with(first, first))
+    assert torch.allclose(binned.edges, expected)
+    restored = head(match="bin", attributes=["thickness", "slant"], bins=4)
+    restored.load_state_dict(binned.state_dict())
+    assert torch.equal(restored.edges, binned.edges)
