@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import struct
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy
 import pytest
@@ -225,3 +226,15 @@ def needs_permissions(covered_by: Callable) -> pytest.MarkDecorator:
     return pytest.mark.skipif(
         os.geteuid() == 0, reason=f"root reads and writes through permissions; {covered_by.__name__} covers root"
     )
+
+
+@contextmanager
+def locked_folder(folder: Path) -> Iterator[Path]:
+    """``folder``, made for the block readable but not writable (for :func:`needs_permissions` tests); writable again
+    after it, so what the test asserts about its contents can be read and tmp_path can be removed."""
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        yield folder
+    finally:
+        folder.chmod(0o700)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import needs_permissions
+from helpers import locked_folder, needs_permissions
 
 BLOCK_RECIPE = """\
 name: tiny
@@ -177,13 +177,8 @@ def test_output_folder_under_a_regular_file(tmp_path, tiny_recipe, cli) -> None:
 
 @needs_permissions(covered_by=test_output_folder_under_a_regular_file)
 def test_read_only_output_folder(tmp_path, tiny_recipe, cli) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
+    with locked_folder(tmp_path / "locked") as locked:
         assert_user_error(cli("run", tiny_recipe, f"output.dir={locked / 'runs'}"), "not writable")
-    finally:
-        locked.chmod(0o700)
     assert list(locked.iterdir()) == []
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from condgen.engine.array_cache import cached_arrays
-from helpers import needs_permissions
+from helpers import locked_folder, needs_permissions
 
 KEY = "a" * 64
 VERSION = 3
@@ -170,18 +170,13 @@ def test_a_folder_that_is_a_file_warns_and_still_returns_the_arrays(tmp_path) ->
 
 @needs_permissions(covered_by=test_a_folder_that_is_a_file_warns_and_still_returns_the_arrays)
 def test_a_read_only_folder_warns_and_still_returns_the_arrays(tmp_path) -> None:
-    folder = tmp_path / "cache"
-    folder.mkdir()
-    folder.chmod(0o555)
     computation = Computation()
-    try:
+    with locked_folder(tmp_path / "cache") as folder:
         expected = re.escape(f"could not cache the test arrays in '{folder}'") + ".*computed again next time"
         with pytest.warns(UserWarning, match=expected):
             got = cached(folder / "arrays.npz", computation)
         with pytest.warns(UserWarning, match="could not cache"):
             cached(folder / "arrays.npz", computation)
-    finally:
-        folder.chmod(0o755)
     assert_computed_values(got)
     assert computation.calls == 2  # nothing was stored, so nothing could be read
     assert list(folder.iterdir()) == []  # no temporary file either

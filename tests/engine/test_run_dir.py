@@ -10,7 +10,7 @@ import pytest
 from condgen.engine.run_dir import RunDir, create_run_dir, open_run_dir
 from condgen.engine.session import check_output_dir
 from condgen.errors import CheckpointError, OutputError
-from helpers import needs_permissions
+from helpers import locked_folder, needs_permissions
 
 
 def test_run_folder_is_named_after_the_recipe_and_time(tmp_path) -> None:
@@ -40,16 +40,11 @@ def test_output_folder_under_a_regular_file_is_refused(tmp_path) -> None:
 
 @needs_permissions(covered_by=test_output_folder_under_a_regular_file_is_refused)
 def test_read_only_output_folder_is_refused(tmp_path) -> None:
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
+    with locked_folder(tmp_path / "locked") as locked:
         with pytest.raises(OutputError, match="not writable"):
             check_output_dir(locked / "runs")
         with pytest.raises(OutputError):
             create_run_dir(locked, "x")
-    finally:
-        locked.chmod(0o700)
     assert list(locked.iterdir()) == []
 
 

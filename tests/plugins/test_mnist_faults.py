@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from condgen.engine.checkpoint import load_checkpoint
-from helpers import RAW_NAMES, needs_permissions
+from helpers import RAW_NAMES, locked_folder, needs_permissions
 
 TRAIN_IMAGES, TRAIN_LABELS = RAW_NAMES["train"]
 TEST_IMAGES, TEST_LABELS = RAW_NAMES["test"]
@@ -130,13 +130,8 @@ def test_output_folder_that_cannot_be_made(tiny_recipe, tmp_path, cli, where):
 
 @needs_permissions(covered_by=test_output_folder_that_cannot_be_made)
 def test_output_folder_without_write_permission(tiny_recipe, tmp_path, cli):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    try:
+    with locked_folder(tmp_path / "locked") as locked:
         code, _, err = cli("run", tiny_recipe, f"output.dir={locked}")
-    finally:
-        locked.chmod(0o700)
     assert code == 2 and "not writable" in err
     assert list(locked.iterdir()) == []
 
