@@ -13,6 +13,7 @@ are float32 (autocast casts copies for the matrix products); the test -ELBO,
 ``eval`` and ``sample`` run in float32; the seed recipe's 20-epoch test -ELBO
 stays within 0.3 nats of fp32 (README). On CUDA ``auto`` stays float32: not
 measured there yet. Without native bf16, a CPU emulates it, slower than fp32.
+The checkpoint records the precision ``auto`` chose, and a resume keeps it (``resumed_autocast``).
 """
 
 from __future__ import annotations
@@ -38,3 +39,25 @@ def autocast_dtype(setting: PrecisionSetting, device: torch.device) -> torch.dty
     if setting == "bf16" or (setting == "auto" and native_bf16(device)):
         return torch.bfloat16
     return None
+
+
+def precision_name(dtype: torch.dtype | None) -> str:
+    """What a checkpoint records of the step's autocast dtype: ``bf16`` or ``fp32`` (no autocast)."""
+    return "bf16" if dtype == torch.bfloat16 else "fp32"
+
+
+def resumed_autocast(recorded: str | None, current: torch.dtype | None) -> tuple[torch.dtype | None, str | None]:
+    """The autocast dtype a resumed run continues in, and a warning when that is not what this machine would pick.
+
+    ``auto`` decides by the CPU, so a run resumed on another machine could switch precision half-way and no
+    longer compute as it began; it keeps the precision its checkpoint records instead (a checkpoint from before
+    the record keeps this machine's choice). Explicit ``fp32`` and ``bf16`` resolve the same everywhere.
+    """
+    if recorded is None or recorded == precision_name(current):
+        return current, None
+    kept = torch.bfloat16 if recorded == "bf16" else None
+    slower = " (this CPU has no native bf16 and emulates it, more slowly)" if kept is not None else ""
+    return kept, (
+        f"this run trained its steps in {recorded} (trainer.precision: auto); it continues in {recorded}{slower}, "
+        f"not the {precision_name(current)} that auto picks on this machine, so the resumed run computes as it began"
+    )

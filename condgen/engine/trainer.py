@@ -52,7 +52,7 @@ from .distributed import SINGLE, World, rank_seed, resolve_device, shard
 from .ema import WeightAverage
 from .loggers import Loggers
 from .loop_state import LoopState, StepLog, rng_state
-from .precision import autocast_dtype
+from .precision import autocast_dtype, precision_name, resumed_autocast
 from .run_dir import RunDir
 from .schedules import LearningRates, kl_weight
 from .selection import Selection
@@ -249,6 +249,7 @@ class Trainer:
             "heads": self.heads.state_dict(),
             "dataset": dataset_state(self.dataset),
             "world_size": self.world.size,
+            "precision": precision_name(self.updates.autocast),
             **self.loop.state(rng or [rng_state(self.device)]),
             **({} if self.ema is None else {"ema": self.ema.state_dict()}),
             **({} if self.selection is None else {"selection": self.selection.state()}),
@@ -268,6 +269,9 @@ class Trainer:
             raise CheckpointError(
                 f"Checkpoint {str(self.run.checkpoint)!r} does not fit this recipe's model: {error}"
             ) from None
+        self.updates.autocast, note = resumed_autocast(state.get("precision"), self.updates.autocast)
+        if note is not None:
+            self.reporter.warn(note)
         self.saved_step = self.loop.global_step
 
     def read_log(self) -> None:

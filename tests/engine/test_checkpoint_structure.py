@@ -64,8 +64,9 @@ COMMANDS = {
         (lambda run: craft(run, global_step=-3), "'global_step' should be"),
         (lambda run: craft(run, totals={"sums": {}, "examples": "many", "seconds": 0.0}), "'totals' should be"),
         (lambda run: craft(run, model=[1, 2]), "'model' should be"),
+        (lambda run: craft(run, precision="fp16"), "'precision' should be 'fp32' or 'bf16'"),
     ],
-    ids=["deep-nesting", "history-of-ints", "epoch-string", "negative-step", "bad-totals", "model-list"],
+    ids=["deep-nesting", "history-of-ints", "epoch-string", "negative-step", "bad-totals", "model-list", "precision"],
 )
 def test_a_crafted_checkpoint_is_refused_before_any_of_it_is_used(run_copy, cli, command, forge, problem) -> None:
     forge(run_copy)

@@ -7,8 +7,10 @@ import math
 import pytest
 import torch
 
-from condgen.engine.precision import autocast_dtype, native_bf16
-from helpers import GAN, checkpoint, metrics, train
+from condgen.engine.checkpoint import CHECKSUM_KEY, load_checkpoint, save_checkpoint
+from condgen.engine.precision import autocast_dtype, native_bf16, resumed_autocast
+from condgen.engine.trainer import Interrupted
+from helpers import GAN, StopAtStep, checkpoint, metrics, train
 
 CPU, CUDA = torch.device("cpu"), torch.device("cuda")
 
@@ -49,3 +51,29 @@ def test_a_cvae_gan_trains_in_bf16_its_heads_under_autocast_too(tiny_recipe) -> 
         assert math.isfinite(row[key]), key
     state = checkpoint(run)
     assert {t.dtype for t in [*state["model"].values(), *state["heads"].values()]} == {torch.float32}
+
+
+def test_a_resumed_run_keeps_the_precision_it_began_in_whatever_auto_picks_on_this_machine() -> None:
+    assert resumed_autocast(None, torch.bfloat16) == (torch.bfloat16, None)  # a checkpoint from before the record
+    assert resumed_autocast("bf16", torch.bfloat16) == (torch.bfloat16, None)
+    kept, note = resumed_autocast("bf16", None)  # begun where bf16 is native, resumed where it is not
+    assert kept is torch.bfloat16 and "continues in bf16 (this CPU has no native bf16" in note
+    kept, note = resumed_autocast("fp32", torch.bfloat16)
+    assert kept is None and "continues in fp32, not the bf16 that auto picks" in note
+
+
+def test_a_run_resumed_from_another_machines_checkpoint_continues_in_its_precision(tiny_recipe, cli) -> None:
+    with pytest.raises(Interrupted):
+        train(tiny_recipe, "trainer.precision=auto", "trainer.epochs=2", reporter=StopAtStep(13))
+    (run,) = (tiny_recipe.parent / "runs").iterdir()
+    path = run / "checkpoints" / "last.pt"
+    state = load_checkpoint(path)
+    here = "bf16" if autocast_dtype("auto", CPU) is torch.bfloat16 else "fp32"
+    assert state["precision"] == here
+    other = "fp32" if here == "bf16" else "bf16"  # as if written on a CPU that auto treats the other way
+    state["precision"] = other
+    save_checkpoint(path, {k: v for k, v in state.items() if k not in ("format", CHECKSUM_KEY)})
+    code, out, err = cli("run", "--resume", run)
+    assert code == 0, err
+    assert f"continues in {other}" in " ".join((out + err).split())
+    assert checkpoint(run)["precision"] == other
