@@ -87,14 +87,17 @@ def test_a_recipe_with_it_trains_logs_its_terms_and_keeps_no_optimiser_for_it(ti
 
 
 @pytest.mark.slow
-def test_a_run_with_it_resumes_to_identical_weights(tiny_recipe, cli) -> None:
-    straight = train(tiny_recipe, HEAD)
+@pytest.mark.parametrize("match", ["example", "bin"])  # bin: the running bin edges travel in the checkpoint
+def test_a_run_with_it_resumes_to_identical_weights(tiny_recipe, cli, match) -> None:
+    head = HEAD.replace("}}", f", match: {match}}}}}")
+    straight = train(tiny_recipe, head)
     with pytest.raises(Interrupted):
-        train(tiny_recipe, HEAD, reporter=StopAtStep(13))
+        train(tiny_recipe, head, reporter=StopAtStep(13))
     (interrupted,) = set((tiny_recipe.parent / "runs").iterdir()) - {straight}
     code, _, err = cli("run", "--resume", interrupted)
     assert code == 0, err
     assert_same_tensors(checkpoint(straight)["model"], checkpoint(interrupted)["model"])
+    assert_same_tensors(checkpoint(straight)["heads"], checkpoint(interrupted)["heads"])  # the clock, the edges
     assert without_timings(metrics(straight)) == without_timings(metrics(interrupted))
 
 
