@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 import torch
 from condgen_morpho.config import ConsistencyConfig, MorphoConfig
@@ -162,3 +166,19 @@ def test_bin_edges_are_running_quantiles_that_only_training_moves_and_the_checkp
     restored = head(match="bin", attributes=["thickness", "slant"], bins=4)
     restored.load_state_dict(binned.state_dict())
     assert torch.equal(restored.edges, binned.edges)
+
+
+@pytest.mark.slow
+def test_on_two_processes_the_ranks_bin_edges_agree_at_every_checkpoint(tiny_recipe) -> None:
+    # Each rank estimates the edges on its share of the batch; the engine averages floating buffers after every
+    # step, and every checkpoint compares the ranks' weights and buffers bit for bit, failing the run if they differ.
+    env = {key: value for key, value in os.environ.items() if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    head = HEAD.replace("}}", ", match: bin}}")
+    done = subprocess.run(
+        [sys.executable, "-m", "condgen", "run", str(tiny_recipe), head, "trainer.epochs=2", "--nproc", "2"],
+        cwd=tiny_recipe.parent, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    (run,) = (tiny_recipe.parent / "runs").iterdir()
+    state = checkpoint(run)
+    assert state["world_size"] == 2 and torch.isfinite(state["heads"]["consistency.edges"]).all()
