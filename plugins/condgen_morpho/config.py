@@ -74,9 +74,10 @@ class ConsistencyConfig(condgen.ComponentConfig):
     )
     bins: int = Field(3, ge=2, le=100, description="with match: bin, how many equal-count bins (captions: 3)")
     margin: float = Field(
-        0.1, ge=0, le=10,
+        0.4, ge=0, le=10,
         description="with match: bin, how far inside its bin's edges a prior sample is asked to land, in units of "
-        "the attribute's spread over the batch (over half a bin's width, a middle bin pulls to its centre)",
+        "the attribute's spread over the batch (over half a bin's width, a middle bin pulls to its centre; the "
+        "soft measurement reads generated and real digits slightly differently, and the margin absorbs it)",
     )
     edge_momentum: float = Field(
         0.99, ge=0, lt=1,

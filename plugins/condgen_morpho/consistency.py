@@ -27,8 +27,9 @@ Gaussian prior spills over the bin's edges, and the decoder's mean drifting
 thick (README, text). Reconstructions are matched per example, as with
 ``example``.
 
-It has no parameters (buffers only: the step count and the bin edges) and no update of its own (``optimizer()`` is ``None``),
-and needs nothing from the dataset: any grayscale image dataset can use it.
+It has no parameters (buffers only: the step count and the bin edges) and no
+update of its own (``optimizer()`` is ``None``), and needs nothing from the
+dataset: any grayscale image dataset can use it.
 """
 
 from __future__ import annotations
