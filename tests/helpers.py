@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import struct
+import subprocess
+import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -238,3 +240,20 @@ def locked_folder(folder: Path) -> Iterator[Path]:
         yield folder
     finally:
         folder.chmod(0o700)
+
+
+#: seconds a launched condgen or torchrun may take: generous for a busy 2-core machine, and a hang still ends the test
+PROCESS_TIMEOUT = 180
+
+
+def run_process(command: list[str], cwd: Path | None = None, timeout: int = PROCESS_TIMEOUT,
+                **extra_env: str) -> subprocess.CompletedProcess:
+    """``command`` in a fresh process, without a torchrun worker's variables (it starts its own world if it launches
+    one), with ``extra_env`` set."""
+    env = {key: value for key, value in os.environ.items() if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
+    return subprocess.run(command, cwd=cwd, env={**env, **extra_env}, capture_output=True, text=True, timeout=timeout)
+
+
+def condgen_process(*args: object, cwd: Path) -> subprocess.CompletedProcess:
+    """``python -m condgen ARGS`` in a fresh process (see :func:`run_process`): what ``--nproc`` needs to launch."""
+    return run_process([sys.executable, "-m", "condgen", *map(str, args)], cwd)

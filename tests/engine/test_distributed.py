@@ -8,7 +8,6 @@ rank left waiting in a collective fails the test instead of hanging it.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -22,24 +21,14 @@ from condgen.engine.progress import SilentReporter
 from condgen.engine.session import start_run
 from condgen.engine.trainer import Interrupted, epoch_order
 from condgen.recipe import load_recipe
-from helpers import StopAtStep
+from helpers import StopAtStep, condgen_process, run_process
 
-TIMEOUT = 180  # seconds; generous for a busy 2-core machine, and a hang still ends the test
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
-
-
-def condgen(*args: object, cwd: Path) -> subprocess.CompletedProcess:
-    return _run([sys.executable, "-m", "condgen", *map(str, args)], cwd)
 
 
 def torchrun(nproc: int, *args: object, cwd: Path) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-    return _run([*command, "-m", "condgen", *map(str, args)], cwd)
-
-
-def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
-    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    return run_process([*command, "-m", "condgen", *map(str, args)], cwd)
 
 
 def only_run(runs: Path) -> Path:
@@ -111,7 +100,7 @@ def test_nproc_inside_a_torchrun_worker_is_refused(tiny_recipe, cli, monkeypatch
 @pytest.mark.slow
 def test_a_data_error_on_every_rank_ends_all_of_them_with_one_message(tiny_recipe, tmp_path) -> None:
     # The parent's checks pass (recipe, batch); the ranks fail loading the data, before DDP exists.
-    done = condgen("run", tiny_recipe, f"data.root={tmp_path / 'nowhere'}", "--nproc", "2", cwd=tmp_path)
+    done = condgen_process("run", tiny_recipe, f"data.root={tmp_path / 'nowhere'}", "--nproc", "2", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("Error:") == 1 and "MNIST is not in" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr and "ChildFailedError" not in done.stderr
@@ -181,7 +170,7 @@ def test_nan_on_one_rank_stops_every_rank_and_the_run_resumes_bit_for_bit_on_two
 ) -> None:
     recipe = one_rank_recipe("nan", 13)
     # Rank 1 raises inside its forward pass while rank 0 goes on towards the gradient all-reduce.
-    done = condgen("run", recipe, "output.dir=failed", "--nproc", "2", cwd=tmp_path)
+    done = condgen_process("run", recipe, "output.dir=failed", "--nproc", "2", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("Error:") == 1, done.stderr
     assert "Error: Rank 1 of 2: The prior 'one_rank'" in done.stderr
@@ -204,7 +193,7 @@ def test_nan_on_one_rank_stops_every_rank_and_the_run_resumes_bit_for_bit_on_two
     straight = torchrun(2, "run", recipe, "model.prior.at_step=1000", "output.dir=straight", cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr
     assert straight.stdout.count("Run folder:") == 1  # rank 0 alone prints
-    done = condgen("run", "--resume", run, "--nproc", "2", "--allow-plugins", cwd=tmp_path)  # one_rank.py is code
+    done = condgen_process("run", "--resume", run, "--nproc", "2", "--allow-plugins", cwd=tmp_path)  # one_rank.py is code
     assert done.returncode == 0, done.stderr
     reference, resumed = checkpoint(only_run(tmp_path / "straight")), checkpoint(run)
     assert all(torch.equal(reference["model"][key], resumed["model"][key]) for key in reference["model"])
@@ -225,7 +214,7 @@ def test_nan_on_one_rank_stops_every_rank_and_the_run_resumes_bit_for_bit_on_two
 def test_ranks_whose_weights_drift_apart_are_stopped_before_the_checkpoint(one_rank_recipe, tmp_path) -> None:
     # Every checkpoint compares the ranks' weights: the other tests' runs passing that check is what shows
     # DDP kept them equal bit for bit; here a plugin breaks it on purpose.
-    done = condgen("run", one_rank_recipe("drift", 7), "--nproc", "2", cwd=tmp_path)
+    done = condgen_process("run", one_rank_recipe("drift", 7), "--nproc", "2", cwd=tmp_path)
     assert done.returncode == 2, done.stderr
     assert done.stderr.count("Error:") == 1, done.stderr
     assert "Error: At global step 10 the model weights on rank(s) [1] differ from rank 0's" in done.stderr
@@ -242,7 +231,7 @@ def test_a_one_process_run_stopped_mid_epoch_finishes_on_two(tiny_recipe, tmp_pa
     run = only_run(tmp_path / "runs")
     assert (checkpoint(run)["epoch"], checkpoint(run)["step_in_epoch"]) == (0, 4)
 
-    done = condgen("run", "--resume", run, "--nproc", "2", cwd=tmp_path)
+    done = condgen_process("run", "--resume", run, "--nproc", "2", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert only_run(tmp_path / "runs") == run
     rows = metrics(run)
@@ -277,7 +266,7 @@ def test_two_processes_follow_the_one_process_loss_curve_on_real_mnist(real_mnis
     alone, _ = start_run(
         load_recipe(RECIPES / "mnist_cvae.yaml", [*settings, f"output.dir={tmp_path / 'one'}"]), SilentReporter()
     )
-    done = condgen("run", RECIPES / "mnist_cvae.yaml", *settings, f"output.dir={tmp_path / 'two'}", "--nproc", "2",
+    done = condgen_process("run", RECIPES / "mnist_cvae.yaml", *settings, f"output.dir={tmp_path / 'two'}", "--nproc", "2",
                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     run = only_run(tmp_path / "two")

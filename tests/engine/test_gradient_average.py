@@ -7,12 +7,11 @@ rank saw; the tests read it back.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+
+from helpers import run_process
 
 pytestmark = pytest.mark.slow  # every test launches torchrun
 
@@ -75,12 +74,10 @@ def ranks(tmp_path_factory) -> list[dict]:
     tmp_path = tmp_path_factory.mktemp("average")
     script = tmp_path / "average.py"
     script.write_text(SCRIPT)
-    env = {key: value for key, value in os.environ.items() if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
-    env["OMP_NUM_THREADS"] = "1"
-    done = subprocess.run(
+    done = run_process(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
          str(script), str(tmp_path / "out")],
-        capture_output=True, text=True, env=env, timeout=120,
+        timeout=120, OMP_NUM_THREADS="1",
     )
     assert done.returncode == 0, done.stderr
     return [json.loads((tmp_path / f"out.{rank}").read_text()) for rank in (0, 1)]

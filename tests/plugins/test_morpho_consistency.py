@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 import torch
 from condgen_morpho.config import ConsistencyConfig, MorphoConfig
 from condgen_morpho.consistency import AttributeConsistency
-from helpers import StopAtStep, assert_same_tensors, bar_images, checkpoint, metrics, train, without_timings
+from helpers import (
+    StopAtStep, assert_same_tensors, bar_images, checkpoint, condgen_process, metrics, train, without_timings,
+)
 from torch import distributions as D
 
 import condgen
@@ -18,7 +16,9 @@ from condgen import TrainingStep
 from condgen.engine.trainer import Interrupted
 from condgen.testing import check_component
 
-HEAD = "model.heads={consistency: {name: attribute_consistency}}"
+def head_with(match: str) -> str:
+    """The override that adds this head, comparing by ``match``, to a recipe."""
+    return f"model.heads={{consistency: {{name: attribute_consistency, match: {match}}}}}"
 
 
 def step_with(x: torch.Tensor, generated: torch.Tensor) -> TrainingStep:
@@ -84,7 +84,7 @@ def test_colour_images_are_refused_with_a_message() -> None:
 
 @pytest.mark.parametrize("match", ["example", "bin"])
 def test_a_recipe_with_it_trains_logs_its_terms_and_keeps_no_optimiser_for_it(tiny_recipe, match) -> None:
-    run = train(tiny_recipe, HEAD.replace("}}", f", match: {match}}}}}"))
+    run = train(tiny_recipe, head_with(match))
     rows = metrics(run)
     assert all("train_consistency_reconstruction" in row and "train_consistency_prior" in row for row in rows)
     assert set(checkpoint(run)["optimizers"]) == {"encoder", "decoder"}
@@ -93,10 +93,9 @@ def test_a_recipe_with_it_trains_logs_its_terms_and_keeps_no_optimiser_for_it(ti
 @pytest.mark.slow
 @pytest.mark.parametrize("match", ["example", "bin"])  # bin: the running bin edges travel in the checkpoint
 def test_a_run_with_it_resumes_to_identical_weights(tiny_recipe, cli, match) -> None:
-    head = HEAD.replace("}}", f", match: {match}}}}}")
-    straight = train(tiny_recipe, head)
+    straight = train(tiny_recipe, head_with(match))
     with pytest.raises(Interrupted):
-        train(tiny_recipe, head, reporter=StopAtStep(13))
+        train(tiny_recipe, head_with(match), reporter=StopAtStep(13))
     (interrupted,) = set((tiny_recipe.parent / "runs").iterdir()) - {straight}
     code, _, err = cli("run", "--resume", interrupted)
     assert code == 0, err
@@ -172,12 +171,8 @@ def test_bin_edges_are_running_quantiles_that_only_training_moves_and_the_checkp
 def test_on_two_processes_the_ranks_bin_edges_agree_at_every_checkpoint(tiny_recipe) -> None:
     # Each rank estimates the edges on its share of the batch; the engine averages floating buffers after every
     # step, and every checkpoint compares the ranks' weights and buffers bit for bit, failing the run if they differ.
-    env = {key: value for key, value in os.environ.items() if key not in ("WORLD_SIZE", "RANK", "LOCAL_RANK")}
-    head = HEAD.replace("}}", ", match: bin}}")
-    done = subprocess.run(
-        [sys.executable, "-m", "condgen", "run", str(tiny_recipe), head, "trainer.epochs=2", "--nproc", "2"],
-        cwd=tiny_recipe.parent, env=env, capture_output=True, text=True, timeout=300,
-    )
+    done = condgen_process("run", tiny_recipe, head_with(match="bin"), "trainer.epochs=2", "--nproc", "2",
+                           cwd=tiny_recipe.parent)
     assert done.returncode == 0, done.stderr
     (run,) = (tiny_recipe.parent / "runs").iterdir()
     state = checkpoint(run)
