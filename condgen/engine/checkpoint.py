@@ -22,6 +22,7 @@ import torch
 
 from ..errors import CheckpointError
 from .atomic import atomic_path
+from .precision import RECORDED
 
 FORMAT = 1
 CHECKSUM_KEY = "checksum"
@@ -193,8 +194,9 @@ def check_fields(path: Path, state: dict[str, Any]) -> None:
             raise _malformed(path, f"it has no {key!r}")
         if not valid(state[key]):
             raise _malformed(path, f"{key!r} should be {what}, but is {_short(state[key])}")
-    if state.get("precision", "fp32") not in ("fp32", "bf16"):
-        raise _malformed(path, f"'precision' should be 'fp32' or 'bf16', but is {_short(state['precision'])}")
+    if state.get("precision", "fp32") not in RECORDED:
+        recorded = " or ".join(map(repr, RECORDED))
+        raise _malformed(path, f"'precision' should be {recorded}, but is {_short(state['precision'])}")
     ranks = state.get("rank_rng")
     if ranks is not None and not (isinstance(ranks, list) and all(_tensors(rank) for rank in ranks)):
         raise _malformed(path, "'rank_rng' should be a list of RNG states")

@@ -41,9 +41,13 @@ def autocast_dtype(setting: PrecisionSetting, device: torch.device) -> torch.dty
     return None
 
 
+#: what a checkpoint records of the step's precision, and the autocast dtype each name stands for (None: no autocast)
+RECORDED: dict[str, torch.dtype | None] = {"fp32": None, "bf16": torch.bfloat16}
+
+
 def precision_name(dtype: torch.dtype | None) -> str:
-    """What a checkpoint records of the step's autocast dtype: ``bf16`` or ``fp32`` (no autocast)."""
-    return "bf16" if dtype == torch.bfloat16 else "fp32"
+    """What a checkpoint records of the step's autocast dtype (a key of :data:`RECORDED`)."""
+    return next(name for name, recorded in RECORDED.items() if recorded == dtype)
 
 
 def resumed_autocast(recorded: str | None, current: torch.dtype | None) -> tuple[torch.dtype | None, str | None]:
@@ -55,7 +59,7 @@ def resumed_autocast(recorded: str | None, current: torch.dtype | None) -> tuple
     """
     if recorded is None or recorded == precision_name(current):
         return current, None
-    kept = torch.bfloat16 if recorded == "bf16" else None
+    kept = RECORDED[recorded]
     slower = " (this CPU has no native bf16 and emulates it, more slowly)" if kept is not None else ""
     return kept, (
         f"this run trained its steps in {recorded} (trainer.precision: auto); it continues in {recorded}{slower}, "
