@@ -110,7 +110,6 @@ class AttributeConsistency(nn.Module):
         edges = torch.where(self.steps == 0, batch, self.edges)  # never trained: this batch's own quantiles
         which = (real.unsqueeze(-1) >= edges).sum(-1)  # (n, attributes): 0 .. bins - 1
         infinite = torch.full_like(edges[:, :1], float("inf"))
-        lower = torch.cat([-infinite, edges], 1).expand(len(real), -1, -1)
-        upper = torch.cat([edges, infinite], 1).expand(len(real), -1, -1)
-        index = which.unsqueeze(-1)
-        return lower.gather(2, index)[..., 0], upper.gather(2, index)[..., 0]
+        lower, upper = torch.cat([-infinite, edges], 1), torch.cat([edges, infinite], 1)  # (attributes, bins)
+        attribute = torch.arange(len(edges), device=edges.device)
+        return lower[attribute, which], upper[attribute, which]
