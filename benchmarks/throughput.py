@@ -51,7 +51,7 @@ from condgen.compat import torchvision
 from condgen.data import resolve_data_root
 from condgen.engine.compiled import convolutional, wants_compile
 from condgen.engine.distributed import SINGLE, resolve_device
-from condgen.engine.precision import autocast_dtype
+from condgen.engine.precision import autocast_dtype, precision_name
 from condgen.engine.progress import SilentReporter
 from condgen.engine.run_dir import create_run_dir
 from condgen.engine.trainer import Trainer, build_parts
@@ -140,8 +140,7 @@ def full_run_precision(recipe: Path, overrides: list[str]) -> str:
     for the printed figures to say what condgen's step ran in."""
     resolved = load_recipe(recipe, overrides)
     device = resolve_device(resolved.recipe.trainer.device, SINGLE)
-    dtype = autocast_dtype(resolved.recipe.trainer.precision, device)
-    return f"trainer.precision={'bf16' if dtype is torch.bfloat16 else 'fp32'}"
+    return f"trainer.precision={precision_name(autocast_dtype(resolved.recipe.trainer.precision, device))}"
 
 
 def condgen_epoch(out_dir: Path, seed: int, threads: int, limit: int | None, compile_: str) -> tuple[float, float]:
