@@ -194,7 +194,7 @@ def check_fields(path: Path, state: dict[str, Any]) -> None:
             raise _malformed(path, f"it has no {key!r}")
         if not valid(state[key]):
             raise _malformed(path, f"{key!r} should be {what}, but is {_short(state[key])}")
-    if state.get("precision", "fp32") not in RECORDED:
+    if state.get("precision", "fp32") not in tuple(RECORDED):  # a tuple: an unhashable value is simply not in it
         recorded = " or ".join(map(repr, RECORDED))
         raise _malformed(path, f"'precision' should be {recorded}, but is {_short(state['precision'])}")
     ranks = state.get("rank_rng")

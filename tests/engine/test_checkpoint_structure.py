@@ -65,8 +65,10 @@ COMMANDS = {
         (lambda run: craft(run, totals={"sums": {}, "examples": "many", "seconds": 0.0}), "'totals' should be"),
         (lambda run: craft(run, model=[1, 2]), "'model' should be"),
         (lambda run: craft(run, precision="fp16"), "'precision' should be 'fp32' or 'bf16'"),
+        (lambda run: craft(run, precision=["bf16"]), "'precision' should be 'fp32' or 'bf16'"),
     ],
-    ids=["deep-nesting", "history-of-ints", "epoch-string", "negative-step", "bad-totals", "model-list", "precision"],
+    ids=["deep-nesting", "history-of-ints", "epoch-string", "negative-step", "bad-totals", "model-list", "precision",
+         "precision-list"],
 )
 def test_a_crafted_checkpoint_is_refused_before_any_of_it_is_used(run_copy, cli, command, forge, problem) -> None:
     forge(run_copy)
